@@ -1,0 +1,28 @@
+"""paraspinal: surface-EMG analysis of the paraspinal muscles for low-back-pain research.
+
+>>> import paraspinal as ps
+>>> rec = ps.read("recording.edf")  # doctest: +SKIP
+
+A research toolkit, not a diagnostic device: paraspinal sEMG as a diagnostic test for
+low-back pain is investigational.
+"""
+
+from . import channels, errors, io
+from ._version import __version__
+from .channels import parse_channel_name
+from .errors import ParaspinalError, ParaspinalWarning
+from .io import read, write
+from .recording import Recording
+
+__all__ = [
+    "__version__",
+    "Recording",
+    "read",
+    "write",
+    "parse_channel_name",
+    "channels",
+    "errors",
+    "io",
+    "ParaspinalError",
+    "ParaspinalWarning",
+]

@@ -1,0 +1,259 @@
+"""EDF/EDF+, BDF/BDF+, BrainVision and FIF through MNE-Python, and writing EDF/BDF/FIF.
+
+EDF+ and BDF+ annotations, BrainVision markers and FIF annotations become the
+Recording's phases. An EDF or BDF inside a BIDS-EMG dataset (with ``channels.tsv`` /
+``events.tsv`` beside it) also gets its sidecars: see :mod:`paraspinal.io.bids`.
+
+References
+----------
+Kemp B, Olivan J (2003). European data format 'plus' (EDF+), an EDF alike standard format
+for the exchange of physiological data. Clin Neurophysiol 114:1755-1761.
+Gramfort A et al. (2013). MEG and EEG data analysis with MNE-Python. Front Neurosci 7:267.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import warnings
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import mne
+import numpy as np
+import pandas as pd
+
+from ..errors import ParameterError, ReadError, WriteError
+from ..recording import Recording
+
+__all__ = ["read_edf", "read_bdf", "read_fif", "read_brainvision", "write_mne"]
+
+_META_TAG = "paraspinal:"
+
+
+def _wrap(path: Path, fmt: str, func, **kwargs) -> mne.io.BaseRaw:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # MNE's notes on channel-name clean-ups
+            return func(path, preload=True, verbose="error", **kwargs)
+    except (ValueError, OSError, EOFError, IndexError, KeyError, UnicodeDecodeError, RuntimeError) as err:
+        raise ReadError(
+            f"could not be read as {fmt}: {err}",
+            file=path,
+            hint=f"the file may be truncated or corrupted; open it in the acquisition software and re-export it as {fmt}",
+        ) from err
+
+
+def _finish(
+    raw: mne.io.BaseRaw,
+    path: Path,
+    channel_map: Mapping[str, str] | None,
+    meta: Mapping[str, Any] | None,
+    rename: bool,
+    units: Mapping[str, str] | None = None,
+) -> Recording:
+    units = dict(units or {})
+    # EDF/BDF keep a physical dimension per channel; MNE scales voltages to volts and
+    # records others as-is in the channel's unit_mul/unit. Keep non-voltage units.
+    for ch in raw.info["chs"]:
+        if ch["ch_name"] not in units and ch["unit"] != mne.io.constants.FIFF.FIFF_UNIT_V:
+            dim = _orig_units(raw).get(ch["ch_name"])
+            if dim and dim.lower() not in ("uv", "µv", "mv", "v", "nv"):
+                units[ch["ch_name"]] = dim
+    stored_meta = _meta_from_description(raw)
+    meta = {**stored_meta.get("meta", {}), **(dict(meta) if meta else {})}
+    units = {**stored_meta.get("units", {}), **units}
+    rec = Recording.from_mne(raw, meta=meta, channel_map=channel_map, units=units, rename=rename, copy=False)
+    if "cycles" in stored_meta:
+        phases = rec.phases
+        cyc = stored_meta["cycles"]
+        if len(cyc) == len(phases):
+            phases["cycle"] = [c if c is not None else None for c in cyc]
+            rec = rec.with_phases(phases)
+    return rec
+
+
+def _orig_units(raw: mne.io.BaseRaw) -> dict[str, str]:
+    return dict(getattr(raw, "_orig_units", None) or {})
+
+
+def _meta_from_description(raw: mne.io.BaseRaw) -> dict[str, Any]:
+    desc = raw.info.get("description") or ""
+    if desc.startswith(_META_TAG):
+        try:
+            return json.loads(desc[len(_META_TAG):])
+        except json.JSONDecodeError:
+            return {}
+    return {}
+
+
+def _maybe_bids(rec: Recording, path: Path, use_sidecars: bool) -> Recording:
+    if not use_sidecars:
+        return rec
+    from . import bids
+
+    return bids.apply_sidecars(rec, path)
+
+
+def read_edf(
+    path: str | os.PathLike,
+    *,
+    channel_map: Mapping[str, str] | None = None,
+    meta: Mapping[str, Any] | None = None,
+    rename: bool = True,
+    sidecars: bool = True,
+) -> Recording:
+    """Read an EDF or EDF+ file.
+
+    Parameters
+    ----------
+    path : path-like
+        The ``.edf`` file.
+    channel_map : mapping, optional
+        Explicit channel-name map (``{"EMG1": "L_LT"}``).
+    meta : mapping, optional
+        Metadata to attach (subject, group, ...).
+    rename : bool
+        Rename recognised channels to canonical names.
+    sidecars : bool
+        Read BIDS sidecars (``*_channels.tsv``, ``*_events.tsv``, ``participants.tsv``)
+        when the file sits in a BIDS-EMG dataset.
+
+    Returns
+    -------
+    Recording
+        EDF+ annotations become phases.
+    """
+    path = Path(path)
+    raw = _wrap(path, "EDF", mne.io.read_raw_edf)
+    return _maybe_bids(_finish(raw, path, channel_map, meta, rename), path, sidecars)
+
+
+def read_bdf(
+    path: str | os.PathLike,
+    *,
+    channel_map: Mapping[str, str] | None = None,
+    meta: Mapping[str, Any] | None = None,
+    rename: bool = True,
+    sidecars: bool = True,
+) -> Recording:
+    """Read a BDF or BDF+ file (BioSemi 24-bit). Parameters as :func:`read_edf`."""
+    path = Path(path)
+    raw = _wrap(path, "BDF", mne.io.read_raw_bdf)
+    return _maybe_bids(_finish(raw, path, channel_map, meta, rename), path, sidecars)
+
+
+def read_fif(
+    path: str | os.PathLike,
+    *,
+    channel_map: Mapping[str, str] | None = None,
+    meta: Mapping[str, Any] | None = None,
+    rename: bool = True,
+) -> Recording:
+    """Read an MNE FIF raw file, including the metadata paraspinal stores in it.
+
+    Parameters
+    ----------
+    path : path-like
+        The ``.fif`` file.
+    channel_map, meta, rename
+        As :func:`read_edf`.
+
+    Returns
+    -------
+    Recording
+    """
+    path = Path(path)
+    raw = _wrap(path, "FIF", mne.io.read_raw_fif)
+    return _finish(raw, path, channel_map, meta, rename)
+
+
+def read_brainvision(
+    path: str | os.PathLike,
+    *,
+    channel_map: Mapping[str, str] | None = None,
+    meta: Mapping[str, Any] | None = None,
+    rename: bool = True,
+) -> Recording:
+    """Read a BrainVision recording from its ``.vhdr`` header.
+
+    Markers in the ``.vmrk`` file become phases (their descriptions as MNE gives them,
+    e.g. ``"Comment/standing"``; a description that ends in a phase name is shortened to it).
+
+    Parameters
+    ----------
+    path : path-like
+        The ``.vhdr`` file; the ``.eeg`` and ``.vmrk`` files it names must be beside it.
+    channel_map, meta, rename
+        As :func:`read_edf`.
+
+    Returns
+    -------
+    Recording
+    """
+    path = Path(path)
+    raw = _wrap(path, "BrainVision", mne.io.read_raw_brainvision)
+    ann = raw.annotations
+    if len(ann):
+        desc = [d.split("/")[-1] if "/" in d else d for d in ann.description]
+        raw.set_annotations(mne.Annotations(ann.onset, ann.duration, desc, orig_time=ann.orig_time))
+    return _finish(raw, path, channel_map, meta, rename)
+
+
+_FORMATS_BY_SUFFIX = {".edf": "edf", ".bdf": "bdf", ".fif": "fif", ".gz": "fif"}
+
+
+def write_mne(rec: Recording, path: str | os.PathLike, *, fmt: str | None = None, overwrite: bool = False) -> Path:
+    """Write a Recording to EDF, BDF or FIF. See :func:`paraspinal.io.write`."""
+    path = Path(path)
+    fmt = (fmt or _FORMATS_BY_SUFFIX.get(path.suffix.lower(), "")).lower()
+    if fmt not in ("edf", "bdf", "fif"):
+        raise ParameterError(
+            f"cannot write format {fmt or path.suffix!r}",
+            file=path,
+            hint="use a .edf, .bdf or .fif suffix, or fmt='edf'|'bdf'|'fif'",
+        )
+    if path.exists() and not overwrite:
+        raise WriteError("the file exists", file=path, hint="pass overwrite=True to replace it")
+    raw = rec.to_mne()
+    units = {n: u for n, u, t in zip(rec.channels["name"], rec.channels["unit"], rec.channels["type"]) if u not in ("V",)}
+    cycles = [None if pd.isna(c) else int(c) for c in rec.phases["cycle"]]
+    stored = {"meta": _jsonable(rec.meta), "units": units, "cycles": cycles}
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}{''.join(path.suffixes)}")
+    try:
+        if fmt == "fif":
+            raw.info["description"] = _META_TAG + json.dumps(stored)
+            raw.save(tmp, overwrite=True, verbose="error")
+        else:
+            _export_edf_like(raw, rec, tmp, fmt)
+        os.replace(tmp, path)
+    except (OSError, ValueError, RuntimeError) as err:
+        raise WriteError(f"could not write {fmt.upper()}: {err}", file=path) from err
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return path
+
+
+def _export_edf_like(raw: mne.io.BaseRaw, rec: Recording, path: Path, fmt: str) -> None:
+    # MNE's exporter scales channels by type: emg/ecg as volts -> uV in the file. Misc
+    # channels (angle in degrees) are written as they are; say their unit in the file.
+    subj = rec.meta.get("subject")
+    if subj is not None:
+        raw.info["subject_info"] = {"his_id": str(subj)}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        mne.export.export_raw(path, raw, fmt=fmt, physical_range="channelwise", overwrite=True, verbose="error")
+
+
+def _jsonable(meta: Mapping[str, Any]) -> dict[str, Any]:
+    out = {}
+    for k, v in meta.items():
+        if isinstance(v, (str, int, float, bool)) or v is None:
+            out[k] = v
+        elif isinstance(v, (np.integer, np.floating)):
+            out[k] = v.item()
+        else:
+            out[k] = str(v)
+    return out

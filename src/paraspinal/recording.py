@@ -1,0 +1,596 @@
+"""The one data model: :class:`Recording`, an ``mne.io.BaseRaw`` with a channel table and metadata.
+
+Signals are stored in SI units as MNE stores them: EMG and ECG in volts. Trunk angle and
+inertial channels are ``misc`` channels whose unit (``deg``, ``g``, ``deg/s``) is recorded in
+the channel table. The sampling rate travels with the data (``rec.sfreq``). Task phases are
+``raw.annotations`` whose descriptions come from the phase vocabulary; a flexion-relaxation
+cycle number, when known, is kept in the annotation's ``extras["cycle"]``.
+
+Every method returns a new Recording and leaves its input unchanged.
+"""
+
+from __future__ import annotations
+
+import copy as _copy
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import mne
+import numpy as np
+import pandas as pd
+
+from .channels import CHANNEL_COLUMNS, channel_table
+from .errors import ChannelError, ParameterError, SamplingRateError
+
+__all__ = ["Recording", "META_KEYS", "UNIT_SCALE", "unit_scale"]
+
+#: Metadata keys every Recording has (None when unknown).
+META_KEYS: tuple[str, ...] = ("subject", "group", "session", "task", "run")
+
+#: Multiplier from a voltage unit to volts.
+UNIT_SCALE: dict[str, float] = {"V": 1.0, "mV": 1e-3, "uV": 1e-6, "nV": 1e-9}
+
+_UNIT_ALIASES = {
+    "v": "V", "volt": "V", "volts": "V",
+    "mv": "mV", "millivolt": "mV", "millivolts": "mV",
+    "uv": "uV", "µv": "uV", "μv": "uV", "microvolt": "uV", "microvolts": "uV",
+    "nv": "nV",
+}
+
+
+def unit_scale(unit: str | None) -> float | None:
+    """Return the factor that converts a voltage unit to volts, or None if not a voltage.
+
+    Accepts ``V``, ``mV``, ``uV``/``µV``/``μV``, ``nV`` in any letter case (WFDB headers
+    write ``mv``); a megavolt ``MV`` is not an EMG unit and is read as millivolt only when
+    the string is lowercase.
+
+    Parameters
+    ----------
+    unit : str or None
+        Unit string.
+
+    Returns
+    -------
+    float or None
+    """
+    if unit is None:
+        return None
+    u = str(unit).strip()
+    if u in UNIT_SCALE:
+        return UNIT_SCALE[u]
+    canon = _UNIT_ALIASES.get(u.lower())
+    return UNIT_SCALE[canon] if canon else None
+
+
+def _normalise_meta(meta: Mapping[str, Any] | None) -> dict[str, Any]:
+    out: dict[str, Any] = {k: None for k in META_KEYS}
+    if meta:
+        out.update(dict(meta))
+    return out
+
+
+class Recording:
+    """A surface-EMG recording: signals, channel table, phases and metadata.
+
+    Use :meth:`from_mne`, :meth:`from_array` or :func:`paraspinal.read` to make one.
+
+    Parameters
+    ----------
+    raw : mne.io.BaseRaw
+        Preloaded raw data in SI units; EMG channels have type ``emg``.
+    channels : pandas.DataFrame
+        One row per channel, columns ``name, type, muscle, side, level, unit, source_name``;
+        names in the same order as ``raw.ch_names``.
+    meta : mapping, optional
+        ``subject, group, session, task, run`` and free-form fields.
+
+    Attributes
+    ----------
+    raw : mne.io.BaseRaw
+        The signals. Treat as read-only; use :meth:`to_mne` for a copy to modify.
+    channels : pandas.DataFrame
+        The channel table.
+    meta : dict
+        Metadata.
+    """
+
+    def __init__(self, raw: mne.io.BaseRaw, channels: pd.DataFrame, meta: Mapping[str, Any] | None = None):
+        if not isinstance(raw, mne.io.BaseRaw):
+            raise ParameterError(f"raw must be an mne.io.BaseRaw, not {type(raw).__name__}")
+        if not raw.preload:
+            raw.load_data(verbose=False)
+        channels = channels.reset_index(drop=True)
+        missing = [c for c in CHANNEL_COLUMNS if c not in channels.columns]
+        if missing:
+            raise ParameterError(f"the channel table lacks the columns {missing}")
+        if list(channels["name"]) != list(raw.ch_names):
+            raise ChannelError(
+                "the channel table's names differ from the raw data's channel names",
+                hint=f"table {list(channels['name'])} vs raw {list(raw.ch_names)}",
+            )
+        self.raw = raw
+        self.channels = channels
+        self.meta = _normalise_meta(meta)
+
+    # ------------------------------------------------------------------ constructors
+    @classmethod
+    def from_mne(
+        cls,
+        raw: mne.io.BaseRaw,
+        channels: pd.DataFrame | None = None,
+        meta: Mapping[str, Any] | None = None,
+        *,
+        channel_map: Mapping[str, str] | None = None,
+        units: Mapping[str, str] | None = None,
+        rename: bool = True,
+        copy: bool = True,
+    ) -> Recording:
+        """Wrap an MNE raw object.
+
+        Parameters
+        ----------
+        raw : mne.io.BaseRaw
+            Raw data; loaded into memory if it is not already.
+        channels : pandas.DataFrame, optional
+            A ready channel table. When omitted, it is built by parsing channel names
+            (:func:`paraspinal.channels.channel_table`) with MNE's channel types.
+        meta : mapping, optional
+            Metadata (subject, group, session, task, run, ...).
+        channel_map : mapping, optional
+            Explicit channel-name map (``{"sEMG1": "L_LT"}``).
+        units : mapping, optional
+            Units of non-electrical channels by (original) name, e.g. ``{"angle": "deg"}``.
+        rename : bool
+            Rename recognised channels to canonical names.
+        copy : bool
+            Work on a copy of ``raw`` (default). Pass False to hand over ownership.
+
+        Returns
+        -------
+        Recording
+        """
+        raw = raw.copy() if copy else raw
+        if not raw.preload:
+            raw.load_data(verbose=False)
+        if channels is None:
+            types = raw.get_channel_types()
+            forced = [t if t in ("emg", "ecg") else "misc" for t in types]
+            # MNE calls most unlabelled channels "eeg" or "misc": let the name decide for those.
+            forced = [None if t0 in ("eeg", "misc", "bio") else t for t0, t in zip(types, forced)]
+            units = dict(units or {})
+            ch_units = []
+            for name, t0 in zip(raw.ch_names, types):
+                if name in units:
+                    ch_units.append(units[name])
+                else:
+                    ch_units.append(None)
+            channels = channel_table(
+                raw.ch_names,
+                units=ch_units,
+                types=forced,
+                mapping=channel_map,
+                rename=rename,
+                file=_filename_of(raw),
+            )
+            # channels the parser calls misc but MNE holds in volts keep volts
+            for i, (t0, typ) in enumerate(zip(types, channels["type"])):
+                if ch_units[i] is None and typ == "misc" and t0 in ("eeg", "emg", "ecg", "bio"):
+                    channels.loc[i, "unit"] = "V"
+        _apply_table_to_raw(raw, channels)
+        return cls(raw, channels, meta)
+
+    @classmethod
+    def from_array(
+        cls,
+        data: np.ndarray,
+        sfreq: float,
+        ch_names: Sequence[str],
+        units: str | Sequence[str] | Mapping[str, str] = "uV",
+        *,
+        ch_types: Sequence[str | None] | None = None,
+        channel_map: Mapping[str, str] | None = None,
+        meta: Mapping[str, Any] | None = None,
+        phases: pd.DataFrame | mne.Annotations | None = None,
+        rename: bool = True,
+        allow_nan: bool = False,
+        file: str | os.PathLike | None = None,
+    ) -> Recording:
+        """Make a Recording from an ``(n_channels, n_samples)`` array.
+
+        Parameters
+        ----------
+        data : array, shape (n_channels, n_samples) or (n_samples,)
+            Signals in ``units``.
+        sfreq : float
+            Sampling rate in Hz.
+        ch_names : sequence of str
+            Channel names as in the source.
+        units : str, sequence of str or mapping
+            Unit of the values: one for all channels, one per channel, or a map by name.
+            Voltage units (``V``, ``mV``, ``uV``/``µV``, ``nV``) are converted to volts;
+            any other unit (``deg``, ``g``, ``deg/s``) is kept as is and recorded.
+        ch_types : sequence of str or None, optional
+            MNE types to force per channel; inferred from the names where None.
+        channel_map : mapping, optional
+            Explicit channel-name map.
+        meta : mapping, optional
+            Metadata.
+        phases : pandas.DataFrame or mne.Annotations, optional
+            Phases with columns ``onset, duration, phase`` (seconds) and optionally ``cycle``.
+        rename : bool
+            Rename recognised channels to canonical names.
+        allow_nan : bool
+            Keep non-finite samples instead of raising.
+        file : path-like, optional
+            Source file, used in error messages.
+
+        Returns
+        -------
+        Recording
+
+        Raises
+        ------
+        SamplingRateError
+            If ``sfreq`` is not a positive finite number.
+        ChannelError
+            If the shapes and names disagree, names repeat, or a channel holds NaN or inf.
+        """
+        arr = np.asarray(data)
+        if arr.ndim == 1:
+            arr = arr[np.newaxis, :]
+        if arr.ndim != 2:
+            raise ChannelError(f"data must be 2-D (n_channels, n_samples), got shape {arr.shape}", file=file)
+        if not np.issubdtype(arr.dtype, np.number):
+            raise ChannelError(f"data must be numeric, got dtype {arr.dtype}", file=file)
+        ch_names = [str(c) for c in ch_names]
+        if len(ch_names) != arr.shape[0]:
+            raise ChannelError(
+                f"{len(ch_names)} channel names for {arr.shape[0]} data rows",
+                file=file,
+                hint="data must be (n_channels, n_samples); transpose it if channels are columns",
+            )
+        try:
+            sfreq = float(sfreq)
+        except (TypeError, ValueError):
+            raise SamplingRateError(f"sampling rate {sfreq!r} is not a number", file=file) from None
+        if not np.isfinite(sfreq) or sfreq <= 0:
+            raise SamplingRateError(f"sampling rate {sfreq} Hz is not a positive number", file=file)
+        if arr.shape[1] == 0:
+            raise ChannelError("the recording has no samples", file=file)
+        unit_list = _unit_list(units, ch_names, file)
+        table = channel_table(
+            ch_names,
+            units=["V" if unit_scale(u) is not None else u for u in unit_list],
+            types=ch_types,
+            mapping=channel_map,
+            rename=rename,
+            file=None if file is None else os.fspath(file),
+        )
+        scales = np.array([unit_scale(u) or 1.0 for u in unit_list])
+        arr = arr.astype(np.float64, copy=False)
+        if np.any(scales != 1.0):
+            arr = arr * scales[:, np.newaxis]
+        if not allow_nan:
+            _check_finite(arr, ch_names, file)
+        info = mne.create_info(list(table["name"]), sfreq, list(table["type"]), verbose=False)
+        raw = mne.io.RawArray(arr, info, copy="auto", verbose=False)
+        if file is not None:
+            raw._filenames = [os.fspath(file)]
+        rec = cls(raw, table, meta)
+        if phases is not None:
+            rec = rec.with_phases(phases)
+        return rec
+
+    # ------------------------------------------------------------------ properties
+    @property
+    def sfreq(self) -> float:
+        """Sampling rate in Hz."""
+        return float(self.raw.info["sfreq"])
+
+    @property
+    def n_samples(self) -> int:
+        """Number of samples per channel."""
+        return int(self.raw.n_times)
+
+    @property
+    def duration(self) -> float:
+        """Duration in seconds (``n_samples / sfreq``)."""
+        return self.n_samples / self.sfreq
+
+    @property
+    def ch_names(self) -> list[str]:
+        """Channel names."""
+        return list(self.raw.ch_names)
+
+    @property
+    def times(self) -> np.ndarray:
+        """Sample times in seconds from the start of the recording."""
+        return self.raw.times
+
+    @property
+    def phases(self) -> pd.DataFrame:
+        """Task phases as a table: ``onset, duration, phase, cycle`` (seconds).
+
+        ``onset`` counts from the first sample. ``cycle`` is the flexion-relaxation cycle
+        number, or missing.
+        """
+        ann = self.raw.annotations
+        onsets = np.asarray(ann.onset, dtype=float) - self._first_time()
+        extras = getattr(ann, "extras", None) or [{} for _ in range(len(ann))]
+        cycles = [e.get("cycle") if e else None for e in extras]
+        return pd.DataFrame(
+            {
+                "onset": onsets,
+                "duration": np.asarray(ann.duration, dtype=float),
+                "phase": [str(d) for d in ann.description],
+                "cycle": pd.array([None if c is None else int(c) for c in cycles], dtype="Int64"),
+            }
+        )
+
+    def _first_time(self) -> float:
+        """Time of the first sample on the annotations' clock (MNE counts from meas_date)."""
+        ann = self.raw.annotations
+        if ann.orig_time is None:
+            return 0.0
+        return float(self.raw.first_samp / self.sfreq)
+
+    # ------------------------------------------------------------------ data access
+    def _picks(self, picks: str | Iterable[str] | None) -> list[int]:
+        if picks is None:
+            return list(range(len(self.ch_names)))
+        if isinstance(picks, str):
+            if picks in ("emg", "ecg", "misc"):
+                return [i for i, t in enumerate(self.channels["type"]) if t == picks]
+            picks = [picks]
+        names = self.ch_names
+        out = []
+        for p in picks:
+            if isinstance(p, (int, np.integer)):
+                out.append(int(p))
+            elif p in names:
+                out.append(names.index(p))
+            else:
+                raise ChannelError(
+                    "no such channel",
+                    file=self.meta.get("source"),
+                    channel=str(p),
+                    hint=f"available channels are {names}",
+                )
+        return out
+
+    def get_data(self, picks: str | Iterable[str] | None = None, unit: str | None = "uV") -> np.ndarray:
+        """Return signals as an ``(n_channels, n_samples)`` array.
+
+        Parameters
+        ----------
+        picks : str or list of str, optional
+            Channel names, or a type (``"emg"``, ``"ecg"``, ``"misc"``). All channels by default.
+        unit : str or None
+            Voltage unit for EMG and ECG channels (``"V"``, ``"mV"``, ``"uV"``); other channels
+            are returned in their own unit (see ``channels["unit"]``). None returns volts.
+
+        Returns
+        -------
+        numpy.ndarray
+            A new array.
+        """
+        idx = self._picks(picks)
+        data = self.raw.get_data(picks=idx) if idx else np.empty((0, self.n_samples))
+        if unit is not None and len(idx):
+            scale = unit_scale(unit)
+            if scale is None:
+                raise ParameterError(f"unit {unit!r} is not a voltage unit", hint="use 'V', 'mV' or 'uV'")
+            electrical = np.array([self.channels["unit"].iat[i] == "V" for i in idx])
+            if scale != 1.0 and electrical.any():
+                data[electrical] /= scale
+        return data
+
+    def emg(self, unit: str = "uV", picks: Iterable[str] | None = None) -> np.ndarray:
+        """Return the EMG channels as an ``(n_channels, n_samples)`` array.
+
+        Parameters
+        ----------
+        unit : str
+            ``"V"``, ``"mV"`` or ``"uV"`` (default, microvolts).
+        picks : list of str, optional
+            EMG channel names; all EMG channels by default.
+
+        Returns
+        -------
+        numpy.ndarray
+        """
+        names = self.emg_names if picks is None else list(picks)
+        return self.get_data(names, unit=unit)
+
+    @property
+    def emg_names(self) -> list[str]:
+        """Names of the EMG channels."""
+        return [n for n, t in zip(self.channels["name"], self.channels["type"]) if t == "emg"]
+
+    # ------------------------------------------------------------------ new Recordings
+    def copy(self) -> Recording:
+        """Return a deep copy."""
+        return Recording(self.raw.copy(), self.channels.copy(), _copy.deepcopy(self.meta))
+
+    def pick(
+        self,
+        picks: str | Iterable[str] | None = None,
+        *,
+        muscles: Iterable[str] | None = None,
+        sides: Iterable[str] | None = None,
+    ) -> Recording:
+        """Return a Recording with a subset of channels.
+
+        Parameters
+        ----------
+        picks : str or list of str, optional
+            Channel names or a type (``"emg"``).
+        muscles : iterable of str, optional
+            Keep only channels of these muscle codes (``["MF", "LT"]``).
+        sides : iterable of str, optional
+            Keep only channels of these sides (``["L"]``).
+
+        Returns
+        -------
+        Recording
+        """
+        idx = self._picks(picks)
+        if muscles is not None:
+            muscles = set(muscles)
+            idx = [i for i in idx if self.channels["muscle"].iat[i] in muscles]
+        if sides is not None:
+            sides = set(sides)
+            idx = [i for i in idx if self.channels["side"].iat[i] in sides]
+        if not idx:
+            raise ChannelError("the selection keeps no channel", file=self.meta.get("source"),
+                               hint=f"available channels are {self.ch_names}")
+        raw = self.raw.copy().pick(idx, verbose=False)
+        table = self.channels.iloc[idx].reset_index(drop=True)
+        return Recording(raw, table, _copy.deepcopy(self.meta))
+
+    def crop(self, tmin: float = 0.0, tmax: float | None = None) -> Recording:
+        """Return the part of the recording between ``tmin`` and ``tmax`` seconds.
+
+        The interval is half-open, ``[tmin, tmax)``, so that ``crop(0, 10)`` of a 2 kHz
+        recording has exactly 20 000 samples. Phases are cropped with the data.
+
+        Parameters
+        ----------
+        tmin, tmax : float
+            Seconds from the first sample; ``tmax`` defaults to the end.
+
+        Returns
+        -------
+        Recording
+        """
+        if tmax is not None and tmax <= tmin:
+            raise ParameterError(f"crop needs tmax > tmin, got tmin={tmin}, tmax={tmax}")
+        if tmin < 0 or tmin >= self.duration:
+            raise ParameterError(f"tmin={tmin} s is outside the recording (0 to {self.duration:.3f} s)")
+        include = tmax is None or tmax > self.times[-1]
+        raw = self.raw.copy().crop(tmin=tmin, tmax=None if include else tmax, include_tmax=include, verbose=False)
+        return Recording(raw, self.channels.copy(), _copy.deepcopy(self.meta))
+
+    def with_phases(self, phases: pd.DataFrame | mne.Annotations, *, replace: bool = True) -> Recording:
+        """Return a Recording whose phases are ``phases``.
+
+        Parameters
+        ----------
+        phases : pandas.DataFrame or mne.Annotations
+            Columns ``onset, duration, phase`` (seconds from the first sample) and
+            optionally ``cycle``.
+        replace : bool
+            Replace existing phases (default) or add to them.
+
+        Returns
+        -------
+        Recording
+        """
+        if isinstance(phases, mne.Annotations):
+            ann = phases.copy()
+        else:
+            need = {"onset", "duration", "phase"}
+            if not need <= set(phases.columns):
+                raise ParameterError(f"phases need the columns {sorted(need)}, got {list(phases.columns)}")
+            cycles = phases["cycle"] if "cycle" in phases else [None] * len(phases)
+            extras = [
+                {} if c is None or (isinstance(c, float) and np.isnan(c)) or c is pd.NA else {"cycle": int(c)}
+                for c in cycles
+            ]
+            ann = mne.Annotations(
+                onset=np.asarray(phases["onset"], dtype=float) + self._first_time(),
+                duration=np.asarray(phases["duration"], dtype=float),
+                description=[str(p) for p in phases["phase"]],
+                orig_time=self.raw.annotations.orig_time,
+                extras=extras,
+            )
+        raw = self.raw.copy()
+        if not replace:
+            ann = raw.annotations + ann
+        raw.set_annotations(ann, verbose=False)
+        return Recording(raw, self.channels.copy(), _copy.deepcopy(self.meta))
+
+    def with_meta(self, **fields: Any) -> Recording:
+        """Return a copy with metadata fields set (``rec.with_meta(group="patient")``)."""
+        rec = Recording(self.raw, self.channels, {**self.meta, **fields})
+        return rec
+
+    def to_mne(self) -> mne.io.BaseRaw:
+        """Return a copy of the data as an MNE raw object (volts for EMG/ECG)."""
+        return self.raw.copy()
+
+    def save(self, path: str | os.PathLike, *, fmt: str | None = None, overwrite: bool = False) -> None:
+        """Save to EDF, BDF or FIF (chosen from the suffix unless ``fmt`` is given).
+
+        See :func:`paraspinal.io.write`.
+        """
+        from .io import write
+
+        write(self, path, fmt=fmt, overwrite=overwrite)
+
+    # ------------------------------------------------------------------ display
+    def __repr__(self) -> str:
+        n_emg = len(self.emg_names)
+        subj = self.meta.get("subject")
+        who = f" sub-{subj}" if subj else ""
+        return (
+            f"<Recording{who} | {len(self.ch_names)} channels ({n_emg} EMG), "
+            f"{self.sfreq:g} Hz, {self.duration:.2f} s, {len(self.raw.annotations)} phases>"
+        )
+
+
+def _filename_of(raw: mne.io.BaseRaw) -> str | None:
+    try:
+        names = raw.filenames
+    except AttributeError:
+        return None
+    return os.fspath(names[0]) if names and names[0] is not None else None
+
+
+def _apply_table_to_raw(raw: mne.io.BaseRaw, table: pd.DataFrame) -> None:
+    """Rename channels and set their MNE types as the table says (in place, on our own copy)."""
+    mapping = {old: new for old, new in zip(raw.ch_names, table["name"]) if old != new}
+    if mapping:
+        raw.rename_channels(mapping, verbose=False)
+    current = dict(zip(raw.ch_names, raw.get_channel_types()))
+    new_types = {n: t for n, t in zip(table["name"], table["type"]) if current[n] != t}
+    if new_types:
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # MNE warns about unit changes; we keep SI units
+            raw.set_channel_types(new_types, verbose=False)
+
+
+def _unit_list(units, ch_names, file) -> list[str]:
+    if isinstance(units, str):
+        return [units] * len(ch_names)
+    if isinstance(units, Mapping):
+        missing = [c for c in ch_names if c not in units]
+        if missing:
+            raise ChannelError(f"no unit given for channels {missing}", file=file,
+                               hint="give a unit for every channel, e.g. units={'L_MF': 'uV', ...}")
+        return [units[c] for c in ch_names]
+    units = list(units)
+    if len(units) != len(ch_names):
+        raise ChannelError(f"{len(units)} units for {len(ch_names)} channels", file=file)
+    return units
+
+
+def _check_finite(arr: np.ndarray, ch_names: Sequence[str], file) -> None:
+    bad_rows = ~np.isfinite(arr).all(axis=1)
+    if bad_rows.any():
+        i = int(np.flatnonzero(bad_rows)[0])
+        bad = ~np.isfinite(arr[i])
+        n_bad = int(bad.sum())
+        first = int(np.flatnonzero(bad)[0])
+        others = [ch_names[j] for j in np.flatnonzero(bad_rows)[1:]]
+        raise ChannelError(
+            f"{n_bad} non-finite (NaN or inf) samples, the first at sample {first}"
+            + (f"; channels {others} have some too" if others else ""),
+            file=file,
+            channel=ch_names[i],
+            hint="fill or crop the gap before loading, or pass allow_nan=True to keep them",
+        )
