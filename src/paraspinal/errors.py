@@ -58,9 +58,10 @@ class ParaspinalError(Exception):
         if self.channel is not None:
             parts.append(f"channel {self.channel!r}")
         prefix = ": ".join(parts)
-        msg = f"{prefix}: {self.what}" if prefix else self.what
+        what = self.what.rstrip(". ") if self.hint else self.what
+        msg = f"{prefix}: {what}" if prefix else what
         if self.hint:
-            msg = f"{msg}. {self.hint}"
+            msg = f"{msg}. {self.hint[:1].upper()}{self.hint[1:]}"
         return msg
 
     def __reduce__(self):  # picklable across processes (study runs, Dask)

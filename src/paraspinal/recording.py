@@ -330,11 +330,8 @@ class Recording:
         )
 
     def _first_time(self) -> float:
-        """Time of the first sample on the annotations' clock (MNE counts from meas_date)."""
-        ann = self.raw.annotations
-        if ann.orig_time is None:
-            return 0.0
-        return float(self.raw.first_samp / self.sfreq)
+        """Time of the first sample on the annotations' clock (MNE offsets onsets by it)."""
+        return float(self.raw.first_time)
 
     # ------------------------------------------------------------------ data access
     def _picks(self, picks: str | Iterable[str] | None) -> list[int]:
@@ -489,26 +486,29 @@ class Recording:
         Recording
         """
         if isinstance(phases, mne.Annotations):
-            ann = phases.copy()
-        else:
-            need = {"onset", "duration", "phase"}
-            if not need <= set(phases.columns):
-                raise ParameterError(f"phases need the columns {sorted(need)}, got {list(phases.columns)}")
-            cycles = phases["cycle"] if "cycle" in phases else [None] * len(phases)
-            extras = [
-                {} if c is None or (isinstance(c, float) and np.isnan(c)) or c is pd.NA else {"cycle": int(c)}
-                for c in cycles
-            ]
-            ann = mne.Annotations(
-                onset=np.asarray(phases["onset"], dtype=float) + self._first_time(),
-                duration=np.asarray(phases["duration"], dtype=float),
-                description=[str(p) for p in phases["phase"]],
-                orig_time=self.raw.annotations.orig_time,
-                extras=extras,
-            )
-        raw = self.raw.copy()
+            shift = 0.0 if phases.orig_time is None else self._first_time()
+            extras = getattr(phases, "extras", None) or [{} for _ in range(len(phases))]
+            phases = pd.DataFrame({
+                "onset": np.asarray(phases.onset, dtype=float) - shift,
+                "duration": np.asarray(phases.duration, dtype=float),
+                "phase": [str(d) for d in phases.description],
+                "cycle": [e.get("cycle") if e else None for e in extras],
+            })
+        need = {"onset", "duration", "phase"}
+        if not need <= set(phases.columns):
+            raise ParameterError(f"phases need the columns {sorted(need)}, got {list(phases.columns)}")
         if not replace:
-            ann = raw.annotations + ann
+            phases = pd.concat([self.phases, phases], ignore_index=True).sort_values("onset", kind="stable")
+        cycles = phases["cycle"] if "cycle" in phases else [None] * len(phases)
+        ann = mne.Annotations(
+            # with orig_time=None MNE counts onsets from the first sample
+            onset=np.asarray(phases["onset"], dtype=float),
+            duration=np.asarray(phases["duration"], dtype=float),
+            description=[str(p) for p in phases["phase"]],
+            orig_time=None,
+            extras=[{} if pd.isna(c) else {"cycle": int(c)} for c in cycles],
+        )
+        raw = self.raw.copy()
         raw.set_annotations(ann, verbose=False)
         return Recording(raw, self.channels.copy(), _copy.deepcopy(self.meta))
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 import warnings
 from collections.abc import Mapping
 from pathlib import Path
@@ -32,12 +33,25 @@ __all__ = ["read_edf", "read_bdf", "read_fif", "read_brainvision", "write_mne"]
 _META_TAG = "paraspinal:"
 
 
+_MNE_SUFFIX = {"EDF": ".edf", "BDF": ".bdf", "FIF": ".fif"}
+
+
 def _wrap(path: Path, fmt: str, func, **kwargs) -> mne.io.BaseRaw:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # MNE's notes on channel-name clean-ups
+            suffix = _MNE_SUFFIX.get(fmt)
+            if suffix and not path.name.lower().endswith((suffix, suffix + ".gz")):
+                # MNE chooses by suffix; the content said fmt, so read it through a link
+                with tempfile.TemporaryDirectory() as tmp:
+                    link = Path(tmp) / f"{path.stem}{suffix}"
+                    link.symlink_to(path.resolve())
+                    raw = func(link, preload=True, verbose="error", **kwargs)
+                    raw._filenames = [path]
+                    return raw
             return func(path, preload=True, verbose="error", **kwargs)
-    except (ValueError, OSError, EOFError, IndexError, KeyError, UnicodeDecodeError, RuntimeError) as err:
+    except (ValueError, OSError, EOFError, IndexError, KeyError, UnicodeDecodeError, RuntimeError,
+            NotImplementedError) as err:
         raise ReadError(
             f"could not be read as {fmt}: {err}",
             file=path,
@@ -62,7 +76,11 @@ def _finish(
             if dim and dim.lower() not in ("uv", "µv", "mv", "v", "nv"):
                 units[ch["ch_name"]] = dim
     stored_meta = _meta_from_description(raw)
-    meta = {**stored_meta.get("meta", {}), **(dict(meta) if meta else {})}
+    from_header = {}
+    his_id = (raw.info.get("subject_info") or {}).get("his_id")
+    if his_id and his_id not in ("X", "x"):
+        from_header["subject"] = str(his_id)
+    meta = {**from_header, **stored_meta.get("meta", {}), **(dict(meta) if meta else {})}
     units = {**stored_meta.get("units", {}), **units}
     rec = Recording.from_mne(raw, meta=meta, channel_map=channel_map, units=units, rename=rename, copy=False)
     if "cycles" in stored_meta:
@@ -89,7 +107,8 @@ def _meta_from_description(raw: mne.io.BaseRaw) -> dict[str, Any]:
 
 
 def _maybe_bids(rec: Recording, path: Path, use_sidecars: bool) -> Recording:
-    if not use_sidecars:
+    # BIDS data files are named sub-<label>[_...]_emg.<ext>; only those can have sidecars
+    if not use_sidecars or not path.name.startswith("sub-"):
         return rec
     from . import bids
 

@@ -1,0 +1,130 @@
+"""The ``paraspinal`` command: a thin face over the library.
+
+``paraspinal --version``, ``paraspinal info FILE``; later: ``study``, ``synth``, ``view``.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import warnings
+from collections import Counter
+from pathlib import Path
+
+import click
+
+from ._version import __version__
+from .errors import ParaspinalError
+
+__all__ = ["main"]
+
+
+def _parse_value(text: str):
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text
+
+
+def _reader_options(options: tuple[str, ...], channel_map: str | None) -> dict:
+    out = {}
+    for item in options:
+        if "=" not in item:
+            raise click.BadParameter(f"{item!r} is not KEY=VALUE", param_hint="--option")
+        key, value = item.split("=", 1)
+        out[key.strip()] = _parse_value(value.strip())
+    if channel_map:
+        pairs = [p.split("=", 1) for p in channel_map.split(",") if p.strip()]
+        if any(len(p) != 2 for p in pairs):
+            raise click.BadParameter("use OLD=NEW,OLD2=NEW2", param_hint="--channel-map")
+        out["channel_map"] = {a.strip(): b.strip() for a, b in pairs}
+    return out
+
+
+class _Group(click.Group):
+    """Turn the project's errors into one clear line and exit status 2."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except ParaspinalError as err:
+            click.echo(f"error: {err}", err=True)
+            sys.exit(2)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="paraspinal")
+def main() -> None:
+    """paraspinal: surface-EMG analysis of the paraspinal muscles for low-back-pain research.
+
+    A research toolkit, not a diagnostic device.
+    """
+
+
+@main.command()
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--format", "fmt", default=None, help="Force a reader (edf, bdf, fif, c3d, wfdb, text, ...).")
+@click.option("-o", "--option", "options", multiple=True, metavar="KEY=VALUE",
+              help="Reader option, e.g. -o sfreq=500 -o units=uV (values parsed as JSON when they can be).")
+@click.option("--channel-map", default=None, metavar="OLD=NEW,...", help="Rename channels, e.g. 'sEMG1=L_LT,sEMG2=R_LT'.")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON document instead of text.")
+def info(file: Path, fmt: str | None, options: tuple[str, ...], channel_map: str | None, as_json: bool) -> None:
+    """Describe a recording: format, duration, rate, channels, phases and a quality glance."""
+    from .io import FORMATS, read
+    from .preprocessing.quality import glance
+
+    opts = _reader_options(options, channel_map)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        rec = read(file, format=fmt, **opts)
+    notes = [str(w.message) for w in caught if issubclass(w.category, UserWarning)]
+    q = glance(rec).set_index("channel")
+    desc = {f.name: f.description for f in FORMATS}.get(rec.meta["format"], rec.meta["format"])
+    phases = rec.phases
+    if as_json:
+        chans = rec.channels.astype(object).where(rec.channels.notna(), None).to_dict(orient="records")
+        for c in chans:
+            if c["name"] in q.index:
+                c["quality"] = {k: (None if isinstance(v, float) and v != v else v)
+                                for k, v in q.loc[c["name"]].to_dict().items()}
+        doc = {
+            "file": str(file), "format": rec.meta["format"], "format_description": desc,
+            "sfreq": rec.sfreq, "n_samples": rec.n_samples, "duration_s": rec.duration,
+            "meta": {k: v for k, v in rec.meta.items() if isinstance(v, (str, int, float, bool)) or v is None},
+            "channels": chans,
+            "phases": phases.astype(object).where(phases.notna(), None).to_dict(orient="records"),
+            "notes": notes,
+        }
+        click.echo(json.dumps(doc, indent=2, default=str))
+        return
+    types = Counter(rec.channels["type"])
+    click.echo(f"File:       {file}")
+    click.echo(f"Format:     {desc}")
+    click.echo(f"Duration:   {rec.duration:.3f} s ({rec.n_samples} samples)")
+    click.echo(f"Sampling:   {rec.sfreq:g} Hz")
+    who = {k: rec.meta.get(k) for k in ("subject", "group", "session", "task", "run") if rec.meta.get(k)}
+    if who:
+        click.echo("Meta:       " + ", ".join(f"{k}={v}" for k, v in who.items()))
+    click.echo(f"Channels:   {len(rec.ch_names)} (" + ", ".join(f"{n} {t}" for t, n in types.items()) + ")")
+    header = f"  {'name':<24} {'type':<5} {'muscle':<6} {'side':<4} {'level':<6} {'unit':<6} {'rms µV':>9} {'p-p µV':>10}  quality"
+    click.echo(header)
+    for row in rec.channels.itertuples(index=False):
+        def s(v):
+            return "-" if v is None or (isinstance(v, float) and v != v) else str(v)
+        if row.name in q.index:
+            qr = q.loc[row.name]
+            extra = f"{qr.rms_uv:9.2f} {qr.ptp_uv:10.1f}  {qr.flag}"
+        else:
+            extra = f"{'':9} {'':10}  -"
+        click.echo(f"  {s(row.name)[:24]:<24} {row.type:<5} {s(row.muscle):<6} {s(row.side):<4} {s(row.level):<6} {s(row.unit):<6} {extra}")
+    if len(phases):
+        counts = Counter(phases["phase"])
+        click.echo(f"Phases:     {len(phases)} (" + ", ".join(f"{p} x{n}" for p, n in counts.items()) + ")")
+    else:
+        click.echo("Phases:     none in the file")
+    for n in notes:
+        click.echo(f"Note:       {n}")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
