@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
 import warnings
 from collections.abc import Mapping
@@ -25,7 +26,7 @@ import mne
 import numpy as np
 import pandas as pd
 
-from ..errors import ParameterError, ReadError, WriteError
+from ..errors import ParameterError, ParaspinalWarning, ReadError, WriteError
 from ..recording import Recording
 
 __all__ = ["read_edf", "read_bdf", "read_fif", "read_brainvision", "write_mne"]
@@ -68,13 +69,12 @@ def _finish(
     units: Mapping[str, str] | None = None,
 ) -> Recording:
     units = dict(units or {})
-    # EDF/BDF keep a physical dimension per channel; MNE scales voltages to volts and
-    # records others as-is in the channel's unit_mul/unit. Keep non-voltage units.
-    for ch in raw.info["chs"]:
-        if ch["ch_name"] not in units and ch["unit"] != mne.io.constants.FIFF.FIFF_UNIT_V:
-            dim = _orig_units(raw).get(ch["ch_name"])
-            if dim and dim.lower() not in ("uv", "µv", "mv", "v", "nv"):
-                units[ch["ch_name"]] = dim
+    # EDF/BDF keep a physical dimension per channel. MNE scales voltages to volts and reads
+    # everything else unscaled: keep those channels' own units (deg, g, ...).
+    for name, dim in _orig_units(raw).items():
+        dim = (dim or "").strip()
+        if name not in units and dim and dim.lower() not in _VOLTS and dim.lower() != "n/a":
+            units[name] = dim
     stored_meta = _meta_from_description(raw)
     from_header = {}
     his_id = (raw.info.get("subject_info") or {}).get("his_id")
@@ -83,6 +83,14 @@ def _finish(
     meta = {**from_header, **stored_meta.get("meta", {}), **(dict(meta) if meta else {})}
     units = {**stored_meta.get("units", {}), **units}
     rec = Recording.from_mne(raw, meta=meta, channel_map=channel_map, units=units, rename=rename, copy=False)
+    ann = raw.annotations
+    if len(ann) and any(_CYCLE_RE.match(d) for d in ann.description):
+        # EDF+/BDF+ annotations written by paraspinal carry the cycle as "phase [cycle N]"
+        matches = [_CYCLE_RE.match(d) for d in ann.description]
+        desc = [m.group(1) if m else d for m, d in zip(matches, ann.description)]
+        extras = [{"cycle": int(m.group(2))} if m else {} for m in matches]
+        raw.set_annotations(mne.Annotations(ann.onset, ann.duration, desc, orig_time=ann.orig_time,
+                                            extras=extras))
     if "cycles" in stored_meta:
         phases = rec.phases
         cyc = stored_meta["cycles"]
@@ -90,6 +98,81 @@ def _finish(
             phases["cycle"] = [c if c is not None else None for c in cyc]
             rec = rec.with_phases(phases)
     return rec
+
+
+_CYCLE_RE = re.compile(r"^(.*) \[cycle (\d+)\]$")
+_VOLTS = {"uv", "µv", "μv", "mv", "v", "nv"}
+
+
+def _edf_header(path: Path, fmt: str) -> tuple[list[str], np.ndarray, float, list[str]]:
+    """Check an EDF/BDF file's size against its header.
+
+    Returns labels, samples per record, record length (s) and physical dimensions.
+
+    The fixed header is 256 bytes, then 256 bytes per signal (Kemp & Olivan 2003): labels (16 B each),
+    transducer (80), physical dimension (8), physical min/max (8, 8), digital min/max (8, 8),
+    prefiltering (80), samples per data record (8), reserved (32). EDF stores 2 bytes per sample,
+    BDF 3.
+    """
+    size = path.stat().st_size
+    with open(path, "rb") as fh:
+        head = fh.read(256)
+        try:
+            header_bytes = int(head[184:192])
+            n_records = int(head[236:244])
+            record_s = float(head[244:252])
+            ns = int(head[252:256])
+        except ValueError as err:
+            raise ReadError(f"the {fmt} header is malformed ({err})", file=path,
+                            hint=f"the file is corrupted; re-export it as {fmt}") from err
+        if ns <= 0 or header_bytes != 256 * (ns + 1):
+            raise ReadError(f"the {fmt} header is inconsistent ({ns} signals, {header_bytes} header bytes)",
+                            file=path, hint=f"the file is corrupted; re-export it as {fmt}")
+        sig = fh.read(256 * ns)
+    if len(sig) < 256 * ns:
+        raise ReadError(f"the {fmt} file is truncated inside its header", file=path,
+                        hint="copy the whole file again from the acquisition computer")
+    labels = [sig[i * 16:(i + 1) * 16].decode("latin-1").strip() for i in range(ns)]
+    dims = [sig[ns * 96 + i * 8: ns * 96 + (i + 1) * 8].decode("latin-1").strip() for i in range(ns)]
+    off = ns * 216
+    try:
+        spr = np.array([int(sig[off + i * 8: off + (i + 1) * 8]) for i in range(ns)])
+    except ValueError as err:
+        raise ReadError(f"the {fmt} header's samples-per-record field is malformed", file=path,
+                        hint=f"the file is corrupted; re-export it as {fmt}") from err
+    width = 3 if fmt == "BDF" else 2
+    if n_records > 0:
+        expected = header_bytes + n_records * int(spr.sum()) * width
+        if size < expected:
+            raise ReadError(
+                f"the {fmt} file is truncated: {size} bytes, its header announces {expected} "
+                f"({n_records} records of {record_s:g} s)",
+                file=path,
+                hint="copy the whole file again from the acquisition computer, or re-export it",
+            )
+    return labels, spr, record_s, dims
+
+
+def _warn_mixed_rates(path: Path, labels: list[str], spr: np.ndarray, record_s: float) -> None:
+    keep = [i for i, lab in enumerate(labels) if "annotations" not in lab.lower()]
+    if record_s <= 0 or len({int(spr[i]) for i in keep}) <= 1:
+        return
+    rates = {labels[i]: spr[i] / record_s for i in keep}
+    top = max(rates.values())
+    slow = ", ".join(f"{k} ({v:g} Hz)" for k, v in rates.items() if v < top)
+    warnings.warn(
+        f"{path}: channels have different sampling rates; MNE resampled {slow} to {top:g} Hz "
+        "so that all channels share one clock. Analyse those channels with that in mind.",
+        ParaspinalWarning,
+        stacklevel=4,
+    )
+
+
+def _non_voltage_units(raw: mne.io.BaseRaw, labels: list[str], dims: list[str]) -> dict[str, str]:
+    """Channels whose EDF physical dimension is not a voltage keep it as their unit (MNE says 'n/a')."""
+    by_label = {lab: d for lab, d in zip(labels, dims) if d and d.lower() not in _VOLTS}
+    # MNE may have made labels unique or stripped them; match on its channel names
+    return {name: by_label[name] for name in raw.ch_names if name in by_label}
 
 
 def _orig_units(raw: mne.io.BaseRaw) -> dict[str, str]:
@@ -145,8 +228,11 @@ def read_edf(
         EDF+ annotations become phases.
     """
     path = Path(path)
+    labels, spr, record_s, dims = _edf_header(path, "EDF")
+    _warn_mixed_rates(path, labels, spr, record_s)
     raw = _wrap(path, "EDF", mne.io.read_raw_edf)
-    return _maybe_bids(_finish(raw, path, channel_map, meta, rename), path, sidecars)
+    units = _non_voltage_units(raw, labels, dims)
+    return _maybe_bids(_finish(raw, path, channel_map, meta, rename, units), path, sidecars)
 
 
 def read_bdf(
@@ -159,8 +245,11 @@ def read_bdf(
 ) -> Recording:
     """Read a BDF or BDF+ file (BioSemi 24-bit). Parameters as :func:`read_edf`."""
     path = Path(path)
+    labels, spr, record_s, dims = _edf_header(path, "BDF")
+    _warn_mixed_rates(path, labels, spr, record_s)
     raw = _wrap(path, "BDF", mne.io.read_raw_bdf)
-    return _maybe_bids(_finish(raw, path, channel_map, meta, rename), path, sidecars)
+    units = _non_voltage_units(raw, labels, dims)
+    return _maybe_bids(_finish(raw, path, channel_map, meta, rename, units), path, sidecars)
 
 
 def read_fif(
@@ -261,9 +350,36 @@ def _export_edf_like(raw: mne.io.BaseRaw, rec: Recording, path: Path, fmt: str) 
     subj = rec.meta.get("subject")
     if subj is not None:
         raw.info["subject_info"] = {"his_id": str(subj)}
+    phases = rec.phases
+    if len(phases) and phases["cycle"].notna().any():
+        desc = [p if pd.isna(c) else f"{p} [cycle {int(c)}]" for p, c in zip(phases["phase"], phases["cycle"])]
+        raw.set_annotations(mne.Annotations(phases["onset"].to_numpy(), phases["duration"].to_numpy(), desc,
+                                            orig_time=None))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         mne.export.export_raw(path, raw, fmt=fmt, physical_range="channelwise", overwrite=True, verbose="error")
+    _patch_dimensions(path, rec)
+
+
+def _patch_dimensions(path: Path, rec: Recording) -> None:
+    """Write non-voltage units (deg, g, ...) into the EDF/BDF physical-dimension fields.
+
+    MNE's exporter leaves the dimension of misc channels empty. The field of signal i is the
+    8 ASCII bytes at 256 + 96 * ns + 8 * i (after the 16-byte labels and 80-byte transducer
+    fields; Kemp & Olivan 2003). Only our own freshly written file is patched.
+    """
+    units = {n: u for n, u in zip(rec.channels["name"], rec.channels["unit"]) if u and u != "V"}
+    if not units:
+        return
+    with open(path, "r+b") as fh:
+        head = fh.read(256)
+        ns = int(head[252:256])
+        labels = [fh.read(16).decode("latin-1").strip() for _ in range(ns)]
+        for i, label in enumerate(labels):
+            if label in units:
+                text = units[label].replace("°", "deg").encode("ascii", "replace")[:8].ljust(8)
+                fh.seek(256 + 96 * ns + 8 * i)
+                fh.write(text)
 
 
 def _jsonable(meta: Mapping[str, Any]) -> dict[str, Any]:

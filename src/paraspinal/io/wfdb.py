@@ -93,6 +93,26 @@ def parse_comments(comments: list[str]) -> dict[str, Any]:
     return out
 
 
+_RECORD_LINE = re.compile(r"^\S+\s+\d+(?:\s+[0-9.eE+-]+(?:/[0-9.eE+-]+)?(?:\([^)]*\))?(?:\s+\d+)?)?")
+
+
+def _check_record_line(header: Path) -> None:
+    """Check the record line (name, number of signals, frequency, samples; WFDB header(5)).
+
+    ``wfdb`` falls back to 250 Hz when the frequency field cannot be parsed: a corrupted
+    header would then give a wrong time axis without an error.
+    """
+    for line in header.read_text(encoding="latin-1").splitlines():
+        text = line.strip()
+        if not text or text.startswith("#"):
+            continue
+        if not _RECORD_LINE.match(text):
+            raise ReadError(f"the WFDB header's record line {text[:60]!r} is malformed", file=header,
+                            hint="it must read 'NAME N_SIGNALS FREQUENCY N_SAMPLES', e.g. 'emg 1 4000 50860'")
+        return
+    raise ReadError("the WFDB header has no record line", file=header, hint="the .hea file is empty or corrupted")
+
+
 def _raw_comments(header: Path) -> list[str]:
     """Comment lines of a header with their indentation (``wfdb`` strips it).
 
@@ -157,6 +177,7 @@ def read_wfdb(
         raise ReadError(f"the WFDB header {header.name} is missing", file=path,
                         hint="a WFDB record needs its .hea header beside the .dat file")
     record_name = os.fspath(header.with_suffix(""))
+    _check_record_line(header)
     try:
         head = _wfdb.rdheader(record_name)
     except Exception as err:  # wfdb raises bare Exception/ValueError/IndexError on bad headers
@@ -182,6 +203,10 @@ def read_wfdb(
         raise ReadError("the WFDB record holds no signals", file=path,
                         hint="a multi-segment record must be read segment by segment")
     data = np.asarray(rec.p_signal, dtype=np.float64).T
+    if rec.sig_name is None or any(n is None for n in rec.sig_name):
+        raise ReadError("a WFDB signal line has no signal name (incomplete header)", file=header,
+                        hint="each signal line needs file, format, gain, resolution, zero, initial value, "
+                        "checksum, block size and description")
     names = [str(n) for n in rec.sig_name]
     units = [str(u).strip() if u else "" for u in (rec.units or [""] * len(names))]
     types = ["misc" if unit_scale(u) is None else None for u in units]

@@ -1,0 +1,496 @@
+"""BIDS-EMG: write a Recording as a BIDS-EMG dataset, and read one back with its sidecars.
+
+Layout (BIDS 1.10+, EMG datatype)::
+
+    ROOT/dataset_description.json
+    ROOT/participants.tsv            participant_id, ..., group
+    ROOT/sub-<label>/[ses-<label>/]emg/sub-<label>[_ses-<label>]_task-<label>[_run-<index>]_emg.edf
+                                      ..._channels.tsv   name, type, units, ..., target_muscle, muscle, side, level
+                                      ..._events.tsv     onset, duration, trial_type, cycle, sample
+                                      ..._emg.json
+
+The data file, ``*_emg.json``, ``dataset_description.json``, ``participants.tsv`` and the
+scans file are written by MNE-BIDS (``write_raw_bids``). paraspinal then adds its columns:
+
+- ``channels.tsv``: ``target_muscle`` (the BIDS-EMG column naming the muscle in words,
+  e.g. ``"left multifidus"``), and paraspinal's codes ``muscle`` (``MF``), ``side``
+  (``L``/``R``) and ``level`` (``L5``); ``units`` of non-voltage channels (``deg``) as the
+  Recording says, which the EDF header does not carry through MNE's exporter.
+- ``events.tsv``: rewritten from the Recording's phases: ``onset`` and ``duration`` in
+  seconds from the first sample, ``trial_type`` = phase name, ``cycle`` (flexion-relaxation
+  cycle number or ``n/a``), ``sample`` (0-based); ``events.json`` describes the columns.
+- ``participants.tsv``: a ``group`` column (``control``/``patient``/...). Rows of other
+  participants are kept; the column is added when missing.
+
+Determinism: the measurement date is not written (``meas_date`` is cleared: BIDS
+``acq_time`` becomes ``n/a`` and the EDF start date is MNE's fixed default), so writing
+the same Recording twice gives byte-identical files.
+
+References
+----------
+Gorgolewski KJ et al. (2016). The brain imaging data structure. Sci Data 3:160044.
+BIDS specification, "Electromyography" (BEP042, BIDS 1.10):
+https://bids-specification.readthedocs.io/en/stable/modality-specific-files/electromyography.html
+Appelhoff S et al. (2019). MNE-BIDS. J Open Source Softw 4(44):1896.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import warnings
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..channels import MUSCLES, SIDES
+from ..errors import ChannelError, ParameterError, ReadError, WriteError
+from ..recording import Recording, unit_scale
+
+__all__ = ["apply_sidecars", "read_bids", "write_bids", "parse_entities"]
+
+_NA = "n/a"
+_LABEL = re.compile(r"^[A-Za-z0-9]+$")
+_BIDS_TYPES = {"EMG": "emg", "ECG": "ecg"}
+_ENTITY_ORDER = ("sub", "ses", "task", "acq", "run")
+
+
+# ----------------------------------------------------------------------------- helpers
+def parse_entities(path: str | os.PathLike) -> dict[str, str]:
+    """Read the BIDS entities of a file name.
+
+    Parameters
+    ----------
+    path : path-like
+        E.g. ``sub-01_ses-2_task-frt_run-1_emg.edf``.
+
+    Returns
+    -------
+    dict
+        ``{"sub": "01", "ses": "2", "task": "frt", "run": "1", "suffix": "emg"}``; empty when
+        the name is not a BIDS name (no ``sub-`` entity first).
+
+    Examples
+    --------
+    >>> parse_entities("sub-01_task-frt_emg.edf")
+    {'sub': '01', 'task': 'frt', 'suffix': 'emg'}
+    """
+    name = Path(path).name
+    stem = name.split(".")[0]
+    parts = stem.split("_")
+    out: dict[str, str] = {}
+    for part in parts[:-1]:
+        if "-" not in part:
+            return {}
+        key, _, value = part.partition("-")
+        out[key] = value
+    if "sub" not in out or not parts[0].startswith("sub-"):
+        return {}
+    out["suffix"] = parts[-1]
+    return out
+
+
+def _sidecar(path: Path, suffix: str, ext: str) -> Path:
+    stem = path.name.split(".")[0]
+    base = stem.rsplit("_", 1)[0]
+    return path.with_name(f"{base}_{suffix}{ext}")
+
+
+def _find_root(path: Path) -> Path | None:
+    for parent in list(path.parents)[:5]:
+        if (parent / "dataset_description.json").is_file():
+            return parent
+    return None
+
+
+def _read_tsv(path: Path) -> pd.DataFrame:
+    try:
+        return pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False, na_filter=False)
+    except (OSError, ValueError, pd.errors.ParserError) as err:
+        raise ReadError(f"could not read the BIDS sidecar: {err}", file=path,
+                        hint="it must be a tab-separated table with a header row") from err
+
+
+def _write_tsv(df: pd.DataFrame, path: Path) -> None:
+    text = df.to_csv(sep="\t", index=False, lineterminator="\n", na_rep=_NA)
+    path.write_text(text, encoding="utf-8")
+
+
+def _na(value: Any) -> str:
+    if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
+        return _NA
+    return str(value)
+
+
+def _opt(value: str) -> str | None:
+    return None if value in ("", _NA) else value
+
+
+def _run_value(value: str) -> int | str:
+    return int(value) if value.isdigit() else value
+
+
+# ----------------------------------------------------------------------------- reading
+def apply_sidecars(rec: Recording, path: str | os.PathLike) -> Recording:
+    """Apply the BIDS sidecars of a data file to a Recording read from it.
+
+    Parameters
+    ----------
+    rec : Recording
+        Read from ``path`` (EDF or BDF).
+    path : path-like
+        The data file, e.g. ``ROOT/sub-01/emg/sub-01_task-frt_emg.edf``.
+
+    Returns
+    -------
+    Recording
+        A new Recording with, when the sidecars exist: channel types, units and
+        ``muscle``/``side``/``level`` from ``*_channels.tsv``; phases (with ``cycle``) from
+        ``*_events.tsv`` (replacing the file's own annotations); ``group`` (and ``age``,
+        ``sex`` when given) from ``participants.tsv``; ``subject``, ``session``, ``task``,
+        ``run`` from the file name. Metadata already set (e.g. passed as ``meta=`` to the
+        reader) is kept. Without sidecars, ``rec`` itself is returned unchanged.
+
+    Raises
+    ------
+    ReadError
+        A sidecar exists but cannot be parsed, or lacks a required column.
+
+    References
+    ----------
+    BIDS specification, "Electromyography" and "Participants file"
+    (https://bids-specification.readthedocs.io).
+    """
+    path = Path(path)
+    ents = parse_entities(path)
+    if not ents:
+        return rec
+    channels_tsv = _sidecar(path, "channels", ".tsv")
+    events_tsv = _sidecar(path, "events", ".tsv")
+    root = _find_root(path)
+    participants = root / "participants.tsv" if root is not None else None
+    has_channels = channels_tsv.is_file()
+    has_events = events_tsv.is_file()
+    has_participants = participants is not None and participants.is_file()
+    if not (has_channels or has_events or has_participants):
+        return rec
+
+    out = rec
+    if has_channels:
+        out = _apply_channels(out, _read_tsv(channels_tsv), channels_tsv)
+    if has_events:
+        out = _apply_events(out, _read_tsv(events_tsv), events_tsv)
+    meta = dict(out.meta)
+    found: dict[str, Any] = {"subject": ents.get("sub"), "session": ents.get("ses"), "task": ents.get("task"),
+                             "run": _run_value(ents["run"]) if "run" in ents else None}
+    if has_participants:
+        table = _read_tsv(participants)
+        if "participant_id" not in table.columns:
+            raise ReadError("participants.tsv has no participant_id column", file=participants,
+                            hint="the first column must be participant_id (sub-<label>)")
+        row = table[table["participant_id"] == f"sub-{ents['sub']}"]
+        if len(row):
+            for col in ("group", "age", "sex"):
+                if col in row.columns and _opt(row[col].iat[0]) is not None:
+                    found[col] = row[col].iat[0]
+    for key, value in found.items():
+        if value is not None and meta.get(key) is None:
+            meta[key] = value
+    meta["bids_root"] = os.fspath(root) if root is not None else None
+    return Recording(out.raw, out.channels, meta)
+
+
+def _apply_channels(rec: Recording, tsv: pd.DataFrame, file: Path) -> Recording:
+    need = {"name", "type", "units"}
+    if not need <= set(tsv.columns):
+        raise ReadError(f"channels.tsv lacks the columns {sorted(need - set(tsv.columns))}", file=file,
+                        hint="BIDS requires name, type and units")
+    table = rec.channels.copy()
+    by_name = {n: i for i, n in enumerate(tsv["name"])}
+    raw = rec.raw.copy()
+    new_types = {}
+    for i in range(len(table)):
+        j = by_name.get(table.at[i, "source_name"], by_name.get(table.at[i, "name"]))
+        if j is None:
+            continue
+        row = tsv.iloc[j]
+        typ = _BIDS_TYPES.get(row["type"].upper(), "misc")
+        if typ != table.at[i, "type"]:
+            new_types[table.at[i, "name"]] = typ
+            table.at[i, "type"] = typ
+        unit = _opt(row["units"])
+        if unit is not None:
+            table.at[i, "unit"] = "V" if unit_scale(unit) is not None else unit
+        for col in ("muscle", "side", "level"):
+            if col in tsv.columns:
+                table.at[i, col] = _opt(row[col]) if typ == "emg" else None
+    if new_types:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            raw.set_channel_types(new_types, verbose=False)
+    return Recording(raw, table, rec.meta)
+
+
+def _apply_events(rec: Recording, tsv: pd.DataFrame, file: Path) -> Recording:
+    if not {"onset", "duration"} <= set(tsv.columns):
+        raise ReadError("events.tsv lacks onset or duration", file=file, hint="BIDS requires both columns")
+    try:
+        onset = tsv["onset"].astype(float).to_numpy()
+        duration = pd.to_numeric(tsv["duration"].replace(_NA, "0")).to_numpy(dtype=float)
+    except ValueError as err:
+        raise ReadError(f"events.tsv has a non-numeric onset or duration: {err}", file=file,
+                        hint="onset and duration are seconds") from err
+    phase = tsv["trial_type"] if "trial_type" in tsv.columns else pd.Series(["event"] * len(tsv))
+    cycle = (tsv["cycle"].map(lambda c: None if _opt(c) is None else int(float(c)))
+             if "cycle" in tsv.columns else [None] * len(tsv))
+    phases = pd.DataFrame({"onset": onset, "duration": duration, "phase": list(phase), "cycle": list(cycle)})
+    return rec.with_phases(phases)
+
+
+def read_bids(
+    path: str | os.PathLike,
+    *,
+    subject: str | None = None,
+    session: str | None = None,
+    task: str | None = None,
+    run: int | str | None = None,
+    channel_map: Mapping[str, str] | None = None,
+    meta: Mapping[str, Any] | None = None,
+    rename: bool = True,
+) -> Recording:
+    """Read a BIDS-EMG recording with its sidecars.
+
+    Parameters
+    ----------
+    path : path-like
+        The data file (``*_emg.edf`` / ``*_emg.bdf``), or the dataset root, in which case
+        ``subject`` (and ``session``, ``task``, ``run`` as needed) choose one file.
+    subject, session, task, run : str, optional
+        Entities selecting the file under a root.
+    channel_map, meta, rename
+        As :func:`paraspinal.io.mne_formats.read_edf`.
+
+    Returns
+    -------
+    Recording
+
+    Raises
+    ------
+    ReadError
+        No file, or several, match the entities.
+
+    References
+    ----------
+    BIDS specification, "Electromyography" (https://bids-specification.readthedocs.io).
+    """
+    from .mne_formats import read_bdf, read_edf
+
+    path = Path(path)
+    if path.is_dir():
+        if subject is None:
+            raise ParameterError("a BIDS root needs subject=... to choose a recording", file=path,
+                                 hint="or pass the *_emg.edf file itself")
+        want = {"sub": str(subject), "ses": session, "task": task,
+                "run": None if run is None else str(run)}
+        found = []
+        for f in sorted(path.glob(f"sub-{subject}/**/emg/*_emg.*")):
+            if f.suffix.lower() not in (".edf", ".bdf"):
+                continue
+            ents = parse_entities(f)
+            if all(v is None or (k == "run" and ents.get(k, "").lstrip("0") == v.lstrip("0")) or ents.get(k) == v
+                   for k, v in want.items()):
+                found.append(f)
+        if len(found) != 1:
+            raise ReadError(
+                f"{len(found)} EMG recordings match {({k: v for k, v in want.items() if v is not None})}"
+                + (f": {[f.name for f in found]}" if found else ""),
+                file=path, hint="give session=, task= or run= to choose one, or pass the file's path",
+            )
+        path = found[0]
+    if not path.is_file():
+        raise ReadError("no such file", file=path, hint="check the path")
+    reader = read_bdf if path.suffix.lower() == ".bdf" else read_edf
+    return reader(path, channel_map=channel_map, meta=meta, rename=rename)
+
+
+# ----------------------------------------------------------------------------- writing
+def _label(value: Any, entity: str, required: bool) -> str | None:
+    if value is None:
+        if required:
+            raise ParameterError(f"BIDS needs a {entity} label", hint=f"pass {entity}=... or set rec.meta[{entity!r}]")
+        return None
+    text = str(value)
+    if entity == "run":
+        if not text.isdigit():
+            raise ParameterError(f"BIDS run must be a non-negative integer, got {value!r}")
+        return text
+    if not _LABEL.match(text):
+        raise ParameterError(f"BIDS {entity} label {text!r} may hold only letters and digits",
+                             hint="e.g. subject='P07' rather than 'P-07'")
+    return text
+
+
+def write_bids(
+    rec: Recording,
+    root: str | os.PathLike,
+    *,
+    subject: str | None = None,
+    session: str | None = None,
+    task: str | None = None,
+    run: int | str | None = None,
+    group: str | None = None,
+    fmt: str = "edf",
+    overwrite: bool = False,
+) -> Path:
+    """Write a Recording into a BIDS-EMG dataset.
+
+    Parameters
+    ----------
+    rec : Recording
+        What to write (EMG in volts is stored in µV by EDF/BDF).
+    root : path-like
+        The dataset root (created when missing).
+    subject, session, task, run : str or int, optional
+        BIDS entities; default to ``rec.meta``. ``subject`` and ``task`` are required.
+    group : str, optional
+        The participant's group for ``participants.tsv`` (default ``rec.meta["group"]``).
+    fmt : {"edf", "bdf"}
+        Data format: EDF (16-bit) or BDF (24-bit).
+    overwrite : bool
+        Replace an existing recording with the same entities.
+
+    Returns
+    -------
+    pathlib.Path
+        The data file written (``.../sub-01_task-frt_emg.edf``).
+
+    Raises
+    ------
+    ParameterError
+        Missing or invalid entities, unknown ``fmt``.
+    WriteError
+        The recording exists (and ``overwrite`` is False) or cannot be written.
+
+    Notes
+    -----
+    Each channel is scaled to its own physical range in the file (``physical_range=
+    "channelwise"``), so the round-trip error is at most (max - min) / (2**16 - 1) per
+    channel for EDF, / (2**24 - 1) for BDF.
+
+    References
+    ----------
+    BIDS specification, "Electromyography" (BEP042); Appelhoff S et al. (2019),
+    MNE-BIDS, J Open Source Softw 4(44):1896.
+    """
+    from mne_bids import BIDSPath, write_raw_bids
+
+    fmt = str(fmt).lower()
+    if fmt not in ("edf", "bdf"):
+        raise ParameterError(f"fmt={fmt!r}: BIDS-EMG data are written as 'edf' or 'bdf'")
+    meta = rec.meta
+    subject = _label(subject if subject is not None else meta.get("subject"), "subject", True)
+    session = _label(session if session is not None else meta.get("session"), "session", False)
+    task = _label(task if task is not None else meta.get("task"), "task", True)
+    run = _label(run if run is not None else meta.get("run"), "run", False)
+    group = group if group is not None else meta.get("group")
+    root = Path(root)
+    bids_path = BIDSPath(subject=subject, session=session, task=task, run=run, datatype="emg",
+                         suffix="emg", extension=f".{fmt}", root=root)
+    if bids_path.fpath.exists() and not overwrite:
+        raise WriteError("the recording exists", file=bids_path.fpath, hint="pass overwrite=True to replace it")
+
+    raw = rec.to_mne()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        raw.set_meas_date(None)
+        raw.info["subject_info"] = None
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            write_raw_bids(raw, bids_path, format=fmt.upper(), allow_preload=True, overwrite=True,
+                           emg_placement="ChannelSpecific", physical_range="channelwise", verbose="error")
+    except (OSError, ValueError, RuntimeError) as err:
+        raise WriteError(f"could not write the BIDS recording: {err}", file=bids_path.fpath) from err
+
+    _write_channels(rec, bids_path.copy().update(suffix="channels", extension=".tsv").fpath)
+    _write_events(rec, bids_path.copy().update(suffix="events", extension=".tsv").fpath)
+    _write_group(root, subject, group)
+    return Path(bids_path.fpath)
+
+
+def _write_channels(rec: Recording, path: Path) -> None:
+    tsv = _read_tsv(path)
+    table = rec.channels.set_index("name")
+    target, muscle, side, level, units = [], [], [], [], []
+    for name, unit in zip(tsv["name"], tsv["units"]):
+        if name not in table.index:
+            raise ChannelError("MNE-BIDS wrote a channel the Recording does not have", file=path, channel=name)
+        row = table.loc[name]
+        m, s, lv = row["muscle"], row["side"], row["level"]
+        is_emg = row["type"] == "emg" and isinstance(m, str)
+        words = " ".join(w for w in (SIDES.get(s) if isinstance(s, str) else None, MUSCLES.get(m)) if w)
+        target.append(words if is_emg and words else _NA)
+        muscle.append(_na(m) if is_emg else _NA)
+        side.append(_na(s) if is_emg else _NA)
+        level.append(_na(lv) if is_emg else _NA)
+        units.append(unit if row["unit"] == "V" else (row["unit"] or _NA))
+    tsv["units"] = units
+    tsv["target_muscle"] = target
+    tsv["muscle"] = muscle
+    tsv["side"] = side
+    tsv["level"] = level
+    _write_tsv(tsv, path)
+    sidecar = path.with_suffix(".json")
+    sidecar.write_text(json.dumps({
+        "target_muscle": {"Description": "Muscle under the electrode, in words (BIDS-EMG)."},
+        "muscle": {"Description": "paraspinal muscle code",
+                   "Levels": dict(sorted(MUSCLES.items()))},
+        "side": {"Description": "Body side", "Levels": dict(SIDES)},
+        "level": {"Description": "Vertebral level of the electrode (e.g. L5, L4-L5)"},
+    }, indent=2) + "\n", encoding="utf-8")
+
+
+def _write_events(rec: Recording, path: Path) -> None:
+    phases = rec.phases
+    if not len(phases):
+        if path.exists():
+            path.unlink()
+        return
+    onset = phases["onset"].to_numpy(dtype=float)
+    events = pd.DataFrame({
+        "onset": [f"{v:.6f}".rstrip("0").rstrip(".") if v else "0" for v in onset],
+        "duration": [f"{v:.6f}".rstrip("0").rstrip(".") if v else "0" for v in phases["duration"].to_numpy(float)],
+        "trial_type": phases["phase"].astype(str),
+        "cycle": [_NA if pd.isna(c) else str(int(c)) for c in phases["cycle"]],
+        "sample": np.round(onset * rec.sfreq).astype(np.int64),
+    })
+    _write_tsv(events, path)
+    path.with_suffix(".json").write_text(json.dumps({
+        "onset": {"Description": "Start of the phase from the first sample", "Units": "s"},
+        "duration": {"Description": "Length of the phase", "Units": "s"},
+        "trial_type": {"Description": "Task phase (paraspinal phase vocabulary: standing, flexion, "
+                                      "full_flexion, extension, ...)"},
+        "cycle": {"Description": "Flexion-relaxation cycle number (1-based), n/a outside cycles"},
+        "sample": {"Description": "Onset as a 0-based sample index"},
+    }, indent=2) + "\n", encoding="utf-8")
+
+
+def _write_group(root: Path, subject: str, group: str | None) -> None:
+    path = root / "participants.tsv"
+    table = _read_tsv(path)
+    if "group" not in table.columns:
+        table["group"] = _NA
+    mask = table["participant_id"] == f"sub-{subject}"
+    if group is not None:
+        table.loc[mask, "group"] = str(group)
+    table = table.sort_values("participant_id", kind="stable").reset_index(drop=True)
+    _write_tsv(table, path)
+    sidecar = root / "participants.json"
+    info = json.loads(sidecar.read_text(encoding="utf-8")) if sidecar.exists() else {}
+    info["group"] = {"Description": "Study group", "Levels": {"control": "healthy control",
+                                                            "patient": "low-back-pain patient"}}
+    sidecar.write_text(json.dumps(info, indent=4) + "\n", encoding="utf-8")
