@@ -59,3 +59,18 @@ def test_info_error_is_one_line_exit_2(tmp_path):
     assert out.exit_code == 2
     assert out.output.startswith("error: ") and "x.edf" in out.output
     assert "Traceback" not in out.output
+
+
+def test_synth_study_command(tmp_path):
+    out = tmp_path / "study"
+    res = CliRunner().invoke(main, ["synth", "study", str(out), "--controls", "1", "--patients", "1",
+                                    "--seed", "3", "--powerline", "60", "--sfreq", "500"])
+    assert res.exit_code == 0, res.output
+    edfs = sorted(out.rglob("*_emg.edf"))
+    assert len(edfs) == 4  # 2 subjects x 2 tasks
+    rec = ps.read(edfs[0])
+    assert rec.sfreq == 500.0 and rec.meta["group"] in ("control", "patient")
+    again = CliRunner().invoke(main, ["synth", "study", str(out), "--controls", "1", "--patients", "1"])
+    assert again.exit_code == 2 and "error:" in again.output  # refuses to overwrite without --overwrite
+    none = CliRunner().invoke(main, ["synth", "study", str(tmp_path / "x"), "--controls", "0", "--patients", "0"])
+    assert none.exit_code == 2

@@ -7,7 +7,7 @@ A research toolkit, not a diagnostic device: paraspinal sEMG as a diagnostic tes
 low-back pain is investigational.
 """
 
-from . import channels, errors, io
+from . import channels, errors, io, synth
 from ._version import __version__
 from .channels import parse_channel_name
 from .errors import ParaspinalError, ParaspinalWarning
@@ -23,6 +23,7 @@ __all__ = [
     "channels",
     "errors",
     "io",
+    "synth",
     "ParaspinalError",
     "ParaspinalWarning",
 ]

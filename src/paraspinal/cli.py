@@ -126,5 +126,35 @@ def info(file: Path, fmt: str | None, options: tuple[str, ...], channel_map: str
         click.echo(f"Note:       {n}")
 
 
+@main.group()
+def synth() -> None:
+    """Make synthetic paraspinal sEMG with known ground truth (METHODS.md section 9)."""
+
+
+@synth.command("study")
+@click.argument("out", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--controls", "n_controls", type=click.IntRange(min=0), default=6, show_default=True,
+              help="Number of control subjects (flexion-relaxation present).")
+@click.option("--patients", "n_patients", type=click.IntRange(min=0), default=6, show_default=True,
+              help="Number of patients (guarding signs, METHODS.md section 2.3).")
+@click.option("--seed", type=int, default=0, show_default=True, help="Random seed: the same seed writes the same bytes.")
+@click.option("--powerline", type=click.Choice(["50", "60"]), default="50", show_default=True,
+              help="Mains frequency of the simulated interference (Hz).")
+@click.option("--sfreq", type=float, default=2000.0, show_default=True, help="Sampling rate (Hz).")
+@click.option("--overwrite", is_flag=True, help="Replace a study this command wrote before.")
+def synth_study(out: Path, n_controls: int, n_patients: int, seed: int, powerline: str, sfreq: float,
+                overwrite: bool) -> None:
+    """Write a synthetic BIDS-EMG study to OUT, with its ground truth in OUT/derivatives/groundtruth."""
+    from . import synth as _synth
+
+    if n_controls + n_patients == 0:
+        raise click.BadParameter("ask for at least one subject", param_hint="--controls/--patients")
+    root = _synth.write_study(out, n_controls=n_controls, n_patients=n_patients, seed=seed,
+                              powerline=float(powerline), sfreq=sfreq, overwrite=overwrite)
+    n_files = len(list(Path(root).rglob("*_emg.edf")))
+    click.echo(f"Wrote {n_files} recordings of {n_controls + n_patients} subjects to {root}")
+    click.echo(f"Ground truth: {Path(root) / 'derivatives' / 'groundtruth'}")
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()
