@@ -39,6 +39,8 @@ from paraspinal.errors import ChannelError, ParaspinalWarning
         ("gluteus maximus R", "R_GM", "GM", "R", None),
         ("L latissimus dorsi", "L_LD", "LD", "L", None),
         ("transversus abdominis left", "L_TRA", "TRA", "L", None),
+        ("L_MF.EMG1", "L_MF", "MF", "L", None),
+        ("EMG 3 Right Multifidus", "R_MF", "MF", "R", None),
     ],
 )
 def test_common_spellings(spelling, name, muscle, side, level):

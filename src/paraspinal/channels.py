@@ -250,7 +250,7 @@ def _parse(name: str) -> tuple[str | None, str, str | None, str | None, str | No
             muscle = _WORDS[tok]
         elif muscle is None and side is None and (sm := _split_compound(tok))[0] is not None:
             side, muscle = sm
-        elif tok in ("emg", "semg") or tok.isdigit():
+        elif re.fullmatch(r"s?emg\d*", tok) or tok.isdigit():
             pass  # "EMG 3", "sEMG": carry no muscle information by themselves
         else:
             rest.append(tok)
