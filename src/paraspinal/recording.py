@@ -557,11 +557,8 @@ def _apply_table_to_raw(raw: mne.io.BaseRaw, table: pd.DataFrame) -> None:
     current = dict(zip(raw.ch_names, raw.get_channel_types()))
     new_types = {n: t for n, t in zip(table["name"], table["type"]) if current[n] != t}
     if new_types:
-        import warnings
-
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # MNE warns about unit changes; we keep SI units
-            raw.set_channel_types(new_types, verbose=False)
+        # MNE notes the unit change of misc channels; paraspinal records units in its own table
+        raw.set_channel_types(new_types, on_unit_change="ignore", verbose=False)
 
 
 def _unit_list(units, ch_names, file) -> list[str]:

@@ -6,7 +6,7 @@ header with the sampling rate, ADC resolution and labels; raw ADC counts), and t
 published layout of the Paoletti et al. (2020) flexion-relaxation dataset
 (``preset="paoletti2020"``).
 
-Parsing goes through pandas with the pyarrow engine (see
+Parsing goes through pandas' C reader, in chunks, into one array (see
 :func:`paraspinal.io._textutil.read_numeric`); the lines before the data (comments,
 header row) are read here, so that a time column, a header row and the delimiter can be
 found when they are not given.
