@@ -157,9 +157,9 @@ def main(argv: list[str] | None = None) -> int:
         r["time_ratio"] = r["median_s"] / (edf_ref if r["format"] == "EDF" else csv_ref)
 
     print()
-    print(f"{args.channels} channels x {args.minutes:g} min x {args.sfreq:g} Hz; loaded array {array_mb:.0f} MB (float64); "
+    print(f"{args.channels} channels x {args.minutes:g} min x {args.sfreq:g} Hz; loaded array {array_mb:.0f} MiB (float64); "
           f"median of {args.repeats} rounds")
-    print(f"{'format':<6} {'reader':<34} {'time (s)':>9} {'ratio':>7} {'peak (MB)':>10} {'peak/array':>11}")
+    print(f"{'format':<6} {'reader':<34} {'time (s)':>9} {'ratio':>7} {'peak (MiB)':>10} {'peak/array':>11}")
     for r in rows:
         print(f"{r['format']:<6} {r['reader']:<34} {r['median_s']:9.2f} {r['time_ratio']:7.2f} "
               f"{r['peak_mb']:10.0f} {r['peak_over_array']:11.2f}")

@@ -48,6 +48,11 @@ def test_content_beats_suffix(tmp_path, rng):
     renamed.write_bytes(edf.read_bytes())
     assert detect_format(renamed).name == "edf"
     assert ps.read(renamed).ch_names == ["L_MF", "R_MF"]
+    # a suffix that names another format: read by content, with a warning
+    misnamed = tmp_path / "rec.c3d"
+    misnamed.write_bytes(edf.read_bytes())
+    with pytest.warns(ps.ParaspinalWarning, match="suffix '.c3d' says C3D.*content is European Data Format"):
+        assert ps.read(misnamed).meta["format"] == "edf"
 
 
 def test_unknown_reader_option_lists_valid_ones(tmp_path, rng):

@@ -16,12 +16,13 @@ from __future__ import annotations
 import importlib
 import inspect
 import os
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..errors import FormatError, ParameterError, ReadError
+from ..errors import FormatError, ParameterError, ParaspinalWarning, ReadError
 
 __all__ = ["read", "write", "FORMATS", "Format", "detect_format"]
 
@@ -179,12 +180,22 @@ def detect_format(path: str | os.PathLike) -> Format:
     _check_file(path)
     with open(path, "rb") as fh:
         head = fh.read(_HEAD_BYTES)
+    suffixes = "".join(path.suffixes[-2:]).lower()
+    suffix = path.suffix.lower()
     for fmt in FORMATS:
         if fmt.sniff(head, path):
             # MAT v7.3 files are HDF5 behind a 512-byte MATLAB header: the MAT sniff wins above.
+            # .csv/.txt are containers many text formats use: only a specific suffix can disagree
+            claimed = [f for f in FORMATS if f is not fmt and f.name != "text"
+                       and (suffix in f.suffixes or suffixes in f.suffixes)]
+            if claimed and suffix not in fmt.suffixes:
+                warnings.warn(
+                    f"{path}: the suffix {suffix!r} says {claimed[0].description}, but the content is "
+                    f"{fmt.description}; reading it as the content says. Rename the file to avoid confusion.",
+                    ParaspinalWarning,
+                    stacklevel=3,
+                )
             return fmt
-    suffixes = "".join(path.suffixes[-2:]).lower()
-    suffix = path.suffix.lower()
     for fmt in FORMATS:
         if suffix in fmt.suffixes or suffixes in fmt.suffixes:
             if fmt.binary:
