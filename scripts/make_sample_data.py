@@ -22,7 +22,7 @@ from paraspinal import synth
 
 #: The packages whose versions decide the bytes of the sample study (random streams, EDF
 #: and sidecar writers). Recorded in derivatives/groundtruth/generated_with.json.
-BYTE_DEFINING = ("paraspinal", "numpy", "scipy", "mne", "mne-bids", "edfio", "pandas")
+BYTE_DEFINING = ("paraspinal", "numpy", "scipy", "mne", "mne-bids", "edfio")
 
 
 def installed_versions() -> dict[str, str]:
