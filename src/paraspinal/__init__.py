@@ -7,11 +7,12 @@ A research toolkit, not a diagnostic device: paraspinal sEMG as a diagnostic tes
 low-back pain is investigational.
 """
 
-from . import channels, errors, io, synth
+from . import channels, errors, io, pipeline, preprocessing, synth
 from ._version import __version__
 from .channels import parse_channel_name
 from .errors import ParaspinalError, ParaspinalWarning
 from .io import read, write
+from .pipeline import Pipeline, preprocess
 from .recording import Recording
 
 __all__ = [
@@ -24,6 +25,10 @@ __all__ = [
     "errors",
     "io",
     "synth",
+    "preprocessing",
+    "pipeline",
+    "Pipeline",
+    "preprocess",
     "ParaspinalError",
     "ParaspinalWarning",
 ]

@@ -1,5 +1,30 @@
-"""Signal conditioning and per-channel quality."""
+"""Signal conditioning and per-channel quality.
 
+Every step takes a :class:`~paraspinal.Recording` and returns a new one (the input is never
+modified) with a provenance record appended to ``meta["processing"]``; plain-array forms
+(``*_array``: ``data, sfreq`` in, array out) exist for the numeric core. See
+``docs/preprocessing.md``.
+"""
+
+from .ecg import detect_rpeaks, detect_rpeaks_array, ecg_index, ecg_index_array, remove_ecg, remove_ecg_array
+from .envelope import arv_array, envelope, linear_envelope_array, moving_rms_array, tkeo_array
+from .filters import bandpass, bandpass_array, butter_sos, highpass, highpass_array, lowpass, lowpass_array
+from .normalise import normalise, normalise_array, reference_values, reference_values_array
+from .powerline import (
+    detect_powerline,
+    detect_powerline_array,
+    interpolate_spectrum_array,
+    notch_array,
+    remove_powerline,
+)
+from .qc import QC_DEFAULTS, qc, qc_array
 from .quality import glance
 
-__all__ = ["glance"]
+__all__ = [
+    "bandpass", "highpass", "lowpass", "bandpass_array", "highpass_array", "lowpass_array", "butter_sos",
+    "remove_powerline", "detect_powerline", "detect_powerline_array", "notch_array", "interpolate_spectrum_array",
+    "remove_ecg", "remove_ecg_array", "detect_rpeaks", "detect_rpeaks_array", "ecg_index", "ecg_index_array",
+    "envelope", "moving_rms_array", "linear_envelope_array", "tkeo_array", "arv_array",
+    "normalise", "normalise_array", "reference_values", "reference_values_array",
+    "qc", "qc_array", "QC_DEFAULTS", "glance",
+]

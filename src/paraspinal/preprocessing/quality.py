@@ -71,42 +71,28 @@ def glance(rec: Recording, **thresholds: float) -> pd.DataFrame:
     the two extremes a continuous signal would have by chance; an amplifier at saturation
     holds its rail for runs of samples.
     """
+    from .qc import qc  # the full per-channel quality check; glance keeps its compact columns
+
     th = {**GLANCE_DEFAULTS, **thresholds}
     names = [n for n, t in zip(rec.channels["name"], rec.channels["type"]) if t in ("emg", "ecg")]
+    cols = ["channel", "rms_uv", "ptp_uv", "clipped_fraction", "line50_share", "line60_share", "flag"]
     if not names:
-        return pd.DataFrame(columns=["channel", "rms_uv", "ptp_uv", "clipped_fraction",
-                                     "line50_share", "line60_share", "flag"])
-    x = rec.get_data(names, unit="uV")
-    x = x - x.mean(axis=1, keepdims=True)
-    rms = np.sqrt(np.mean(x * x, axis=1))
-    lo, hi = x.min(axis=1), x.max(axis=1)
-    ptp = hi - lo
-    at_rail = (x == lo[:, None]).sum(axis=1) + (x == hi[:, None]).sum(axis=1) - 2
-    clipped = np.maximum(at_rail, 0) / x.shape[1]
-    if x.shape[1] >= 256 and rec.sfreq >= 200:
-        l50, l60 = _line_share(x, rec.sfreq)
-    else:
-        l50 = l60 = np.full(len(names), np.nan)
+        return pd.DataFrame(columns=cols + ["qc", "reason"])
+    q = qc(rec, picks=names, flat_uv=th["flat_uv"], clip_warn=th["clip_fraction"])
     flags = []
-    for i in range(len(names)):
-        if ptp[i] < th["flat_uv"]:
+    for _, r in q.iterrows():
+        if r["ptp_uv"] < th["flat_uv"]:
             flags.append("flat")
-        elif clipped[i] > th["clip_fraction"]:
+        elif r["clipped_fraction"] > th["clip_fraction"]:
             flags.append("clipped")
-        elif np.nan_to_num(l50[i]) > th["line_ratio"]:
+        elif np.nan_to_num(r["line50_share"]) > th["line_ratio"]:
             flags.append("mains 50 Hz")
-        elif np.nan_to_num(l60[i]) > th["line_ratio"]:
+        elif np.nan_to_num(r["line60_share"]) > th["line_ratio"]:
             flags.append("mains 60 Hz")
         else:
             flags.append("ok")
-    return pd.DataFrame(
-        {
-            "channel": names,
-            "rms_uv": rms,
-            "ptp_uv": ptp,
-            "clipped_fraction": clipped,
-            "line50_share": l50,
-            "line60_share": l60,
-            "flag": flags,
-        }
-    )
+    out = q[["channel", "rms_uv", "ptp_uv", "clipped_fraction", "line50_share", "line60_share"]].copy()
+    out["flag"] = flags
+    out["qc"] = q["qc"].to_numpy()
+    out["reason"] = q["reason"].to_numpy()
+    return out.reset_index(drop=True)
