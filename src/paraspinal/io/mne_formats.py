@@ -198,6 +198,15 @@ def _maybe_bids(rec: Recording, path: Path, use_sidecars: bool) -> Recording:
     return bids.apply_sidecars(rec, path)
 
 
+def _read_edf_like(path: Path, fmt: str, func, channel_map, meta, rename: bool, sidecars: bool) -> Recording:
+    """EDF and BDF share a header layout: check it, read through MNE, keep units and sidecars."""
+    labels, spr, record_s, dims = _edf_header(path, fmt)
+    _warn_mixed_rates(path, labels, spr, record_s)
+    raw = _wrap(path, fmt, func)
+    units = _non_voltage_units(raw, labels, dims)
+    return _maybe_bids(_finish(raw, path, channel_map, meta, rename, units), path, sidecars)
+
+
 def read_edf(
     path: str | os.PathLike,
     *,
@@ -227,12 +236,7 @@ def read_edf(
     Recording
         EDF+ annotations become phases.
     """
-    path = Path(path)
-    labels, spr, record_s, dims = _edf_header(path, "EDF")
-    _warn_mixed_rates(path, labels, spr, record_s)
-    raw = _wrap(path, "EDF", mne.io.read_raw_edf)
-    units = _non_voltage_units(raw, labels, dims)
-    return _maybe_bids(_finish(raw, path, channel_map, meta, rename, units), path, sidecars)
+    return _read_edf_like(Path(path), "EDF", mne.io.read_raw_edf, channel_map, meta, rename, sidecars)
 
 
 def read_bdf(
@@ -244,12 +248,7 @@ def read_bdf(
     sidecars: bool = True,
 ) -> Recording:
     """Read a BDF or BDF+ file (BioSemi 24-bit). Parameters as :func:`read_edf`."""
-    path = Path(path)
-    labels, spr, record_s, dims = _edf_header(path, "BDF")
-    _warn_mixed_rates(path, labels, spr, record_s)
-    raw = _wrap(path, "BDF", mne.io.read_raw_bdf)
-    units = _non_voltage_units(raw, labels, dims)
-    return _maybe_bids(_finish(raw, path, channel_map, meta, rename, units), path, sidecars)
+    return _read_edf_like(Path(path), "BDF", mne.io.read_raw_bdf, channel_map, meta, rename, sidecars)
 
 
 def read_fif(
