@@ -7,10 +7,11 @@ A research toolkit, not a diagnostic device: paraspinal sEMG as a diagnostic tes
 low-back pain is investigational.
 """
 
-from . import channels, errors, io, pipeline, preprocessing, synth
+from . import channels, errors, features, io, phases, pipeline, preprocessing, synth
 from ._version import __version__
 from .channels import parse_channel_name
 from .errors import ParaspinalError, ParaspinalWarning
+from .features import analyze
 from .io import read, write
 from .pipeline import Pipeline, preprocess
 from .recording import Recording
@@ -29,6 +30,9 @@ __all__ = [
     "pipeline",
     "Pipeline",
     "preprocess",
+    "phases",
+    "features",
+    "analyze",
     "ParaspinalError",
     "ParaspinalWarning",
 ]
