@@ -16,6 +16,15 @@ from .io import read, write
 from .pipeline import Pipeline, preprocess
 from .recording import Recording
 
+
+
+def view(*args, **kwargs):
+    """Open the interactive viewer (see :func:`paraspinal.viewer.view`); Qt is imported only here."""
+    from .viewer import view as _view
+
+    return _view(*args, **kwargs)
+
+
 __all__ = [
     "__version__",
     "Recording",
@@ -34,6 +43,7 @@ __all__ = [
     "features",
     "analyze",
     "norms",
+    "view",
     "ParaspinalError",
     "ParaspinalWarning",
 ]

@@ -1,0 +1,233 @@
+"""The phase sidecar: where edited phases are saved, and how analysis reads them back.
+
+The viewer never writes into a recording. Phases are saved as a BIDS ``events.tsv`` table
+(columns ``onset, duration, trial_type, cycle, sample``; ``onset`` and ``duration`` in
+seconds from the first sample, ``cycle`` a flexion-relaxation cycle number or ``n/a``,
+``sample`` the 0-based onset sample) next to the recording:
+
+* a BIDS file ``sub-01_task-frt_emg.edf`` -> its own ``sub-01_task-frt_events.tsv``, which
+  :func:`paraspinal.read` already applies, so a re-read (and ``paraspinal study run``, whose
+  cache key includes the events file) uses the edited phases;
+* any other file ``trial3.csv`` -> ``trial3.csv.events.tsv`` (the whole file name plus
+  ``.events.tsv``, so ``a.edf`` and ``a.csv`` in one folder do not share a sidecar).
+  :func:`paraspinal.read` does not look for it: use :func:`read_with_phases` (or
+  ``rec.with_phases(load_phases(path))``) before :func:`paraspinal.analyze`.
+
+A column description ``*.json`` is written next to the table when none exists. Files are
+written to a temporary file and renamed into place.
+
+This module needs no Qt.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..errors import ReadError
+from ..recording import Recording
+
+__all__ = ["sidecar_path", "write_phases", "load_phases", "apply_phases", "read_with_phases", "is_bids_file",
+           "EVENTS_COLUMNS"]
+
+#: Columns of the sidecar table, in order.
+EVENTS_COLUMNS: tuple[str, ...] = ("onset", "duration", "trial_type", "cycle", "sample")
+
+_NA = "n/a"
+_DESCRIPTION = {
+    "onset": {"Description": "Start of the phase from the first sample", "Units": "s"},
+    "duration": {"Description": "Length of the phase", "Units": "s"},
+    "trial_type": {"Description": "Task phase (paraspinal phase vocabulary: standing, flexion, "
+                                  "full_flexion, extension, ...)"},
+    "cycle": {"Description": "Flexion-relaxation cycle number (1-based), n/a outside cycles"},
+    "sample": {"Description": "Onset as a 0-based sample index"},
+}
+
+
+def is_bids_file(path: str | os.PathLike) -> bool:
+    """True when ``path`` is named like a BIDS data file (``sub-<label>_..._<suffix>.<ext>``)."""
+    from ..io.bids import parse_entities
+
+    return bool(parse_entities(path))
+
+
+def sidecar_path(path: str | os.PathLike) -> Path:
+    """The phase sidecar of a recording file.
+
+    Parameters
+    ----------
+    path : path-like
+        The recording file.
+
+    Returns
+    -------
+    pathlib.Path
+        ``<base>_events.tsv`` for a BIDS data file, else ``<file name>.events.tsv``.
+
+    Examples
+    --------
+    >>> sidecar_path("sub-01_task-frt_emg.edf").name
+    'sub-01_task-frt_events.tsv'
+    >>> sidecar_path("trial3.csv").name
+    'trial3.csv.events.tsv'
+    """
+    path = Path(path)
+    if is_bids_file(path):
+        stem = path.name.split(".")[0]
+        return path.with_name(f"{stem.rsplit('_', 1)[0]}_events.tsv")
+    return path.with_name(path.name + ".events.tsv")
+
+
+def _seconds(v: float) -> str:
+    return "0" if v == 0 else f"{v:.6f}".rstrip("0").rstrip(".")
+
+
+def phases_to_events(phases: pd.DataFrame, sfreq: float) -> pd.DataFrame:
+    """A phase table (``onset, duration, phase, cycle``) as an events table of text columns."""
+    onset = np.asarray(phases["onset"], dtype=float) if len(phases) else np.zeros(0)
+    duration = np.asarray(phases["duration"], dtype=float) if len(phases) else np.zeros(0)
+    cycles = phases["cycle"] if "cycle" in phases else pd.Series([None] * len(phases))
+    return pd.DataFrame({
+        "onset": [_seconds(v) for v in onset],
+        "duration": [_seconds(v) for v in duration],
+        "trial_type": [str(p) for p in phases["phase"]] if len(phases) else [],
+        "cycle": [_NA if pd.isna(c) else str(int(c)) for c in cycles],
+        "sample": np.round(onset * float(sfreq)).astype(np.int64),
+    }, columns=list(EVENTS_COLUMNS))
+
+
+def write_phases(phases: pd.DataFrame, path: str | os.PathLike, sfreq: float) -> Path:
+    """Write a phase table as an ``events.tsv`` sidecar (atomically).
+
+    Parameters
+    ----------
+    phases : pandas.DataFrame
+        ``onset, duration, phase`` (seconds) and optionally ``cycle``; rows are written in
+        order of onset. An empty table writes the header only (no phases).
+    path : path-like
+        The ``.tsv`` file to write (see :func:`sidecar_path`).
+    sfreq : float
+        Sampling rate, for the ``sample`` column.
+
+    Returns
+    -------
+    pathlib.Path
+        The file written.
+    """
+    path = Path(path)
+    if len(phases):
+        phases = phases.sort_values("onset", kind="mergesort")
+    table = phases_to_events(phases, sfreq)
+    text = table.to_csv(sep="\t", index=False, lineterminator="\n")
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".tsv", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    desc = path.with_suffix(".json")
+    if not desc.exists():
+        desc.write_text(json.dumps(_DESCRIPTION, indent=2) + "\n", encoding="utf-8")
+    return path
+
+
+def load_phases(path: str | os.PathLike) -> pd.DataFrame:
+    """Read a phase sidecar (``events.tsv``) into a phase table.
+
+    Parameters
+    ----------
+    path : path-like
+        The sidecar, or a recording file (its :func:`sidecar_path` is read).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``onset, duration, phase, cycle`` (``cycle`` nullable integer).
+
+    Raises
+    ------
+    ReadError
+        The file is missing or lacks ``onset``/``duration``.
+    """
+    path = Path(path)
+    if not path.name.endswith(".tsv"):
+        path = sidecar_path(path)
+    if not path.is_file():
+        raise ReadError("no phase sidecar", file=path, hint="save phases from the viewer (Ctrl+S) first")
+    try:
+        tsv = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False, na_filter=False)
+    except (OSError, ValueError, pd.errors.ParserError) as err:
+        raise ReadError(f"could not read the phase sidecar: {err}", file=path) from err
+    if not {"onset", "duration"} <= set(tsv.columns):
+        raise ReadError("the phase sidecar lacks onset or duration", file=path, hint="it must be an events.tsv table")
+    try:
+        onset = tsv["onset"].astype(float).to_numpy()
+        duration = pd.to_numeric(tsv["duration"].replace(_NA, "0")).to_numpy(dtype=float)
+    except ValueError as err:
+        raise ReadError(f"non-numeric onset or duration: {err}", file=path) from err
+    phase = tsv["trial_type"].astype(str).tolist() if "trial_type" in tsv else ["event"] * len(tsv)
+    cyc: Any = ([None if c in ("", _NA) else int(float(c)) for c in tsv["cycle"]] if "cycle" in tsv
+                else [None] * len(tsv))
+    return pd.DataFrame({"onset": onset, "duration": duration, "phase": phase,
+                         "cycle": pd.array(cyc, dtype="Int64")})
+
+
+def apply_phases(rec: Recording, path: str | os.PathLike | None = None) -> Recording:
+    """Return ``rec`` with the phases of its sidecar, when the sidecar exists.
+
+    Parameters
+    ----------
+    rec : Recording
+        A recording (its ``meta["source"]`` locates the sidecar unless ``path`` is given).
+    path : path-like, optional
+        The sidecar or the recording file.
+
+    Returns
+    -------
+    Recording
+        A new Recording with the sidecar's phases, or ``rec`` itself when there is none.
+    """
+    if path is None:
+        src = rec.meta.get("source")
+        if src is None:
+            return rec
+        path = src
+    path = Path(path)
+    side = path if path.name.endswith(".tsv") else sidecar_path(path)
+    if not side.is_file():
+        return rec
+    return rec.with_phases(load_phases(side))
+
+
+def read_with_phases(path: str | os.PathLike, **options: Any) -> Recording:
+    """:func:`paraspinal.read` a file and apply its phase sidecar (for non-BIDS files).
+
+    BIDS files need nothing more than :func:`paraspinal.read`, which applies their
+    ``events.tsv``; calling this on them gives the same result.
+
+    Parameters
+    ----------
+    path : path-like
+        The recording.
+    **options
+        Passed to :func:`paraspinal.read`.
+
+    Returns
+    -------
+    Recording
+    """
+    from ..io import read
+
+    rec = read(path, **options)
+    if is_bids_file(path):
+        return rec
+    return apply_phases(rec, path)
