@@ -42,6 +42,7 @@ from .filters import (
     new_recording,
     provenance,
     rows_of,
+    run_rows,
     signal_channels,
     source_of,
 )
@@ -61,26 +62,32 @@ def _window(window_ms: float, sfreq: float) -> int:
 
 
 def _rms_row(x: np.ndarray, n: int, out: np.ndarray) -> np.ndarray:
-    """Centred moving RMS of one row by cumulative sums (slices, no index arrays)."""
+    """Centred moving RMS of one row by cumulative sums (slices, no index arrays).
+
+    ``out`` may be ``x`` (in place). One temporary of the row's length (the cumulative
+    sum) is allocated.
+    """
     m = len(x)
     c = np.empty(m + 1)
     c[0] = 0.0
-    np.cumsum(x * x, out=c[1:])
+    np.multiply(x, x, out=c[1:])
+    np.cumsum(c[1:], out=c[1:])
     a, b = n // 2, n - 1 - n // 2  # samples before / after the centre
     if n > m:  # window longer than the signal: every window is cut
         idx = np.arange(m)
         lo, hi = np.maximum(idx - a, 0), np.minimum(idx + b + 1, m)
         out[:] = np.sqrt(np.maximum(c[hi] - c[lo], 0.0) / (hi - lo))
         return out
-    # interior: full windows [i - a, i + b]
-    s = c[n:] - c[:-n]  # window sums for centres a .. m - 1 - b
-    np.maximum(s, 0.0, out=s)  # cumulative-sum round-off can leave -1e-20
-    s /= n
-    np.sqrt(s, out=s)
+    # x is not read below: out may alias it
     first_edge = c[b + 1:b + 1 + a] / np.arange(b + 1, b + 1 + a)  # centres 0 .. a-1
     last_cnt = np.arange(a + b, a, -1)  # centres m-b .. m-1 see a + (m-1-i) + 1 samples
     last_edge = (c[m] - c[m - b - a:m - a]) / last_cnt
-    out[a:m - b] = s
+    # interior: full windows [i - a, i + b], centres a .. m - 1 - b
+    s = out[a:m - b]
+    np.subtract(c[n:], c[:-n], out=s)
+    np.maximum(s, 0.0, out=s)  # cumulative-sum round-off can leave -1e-20
+    s /= n
+    np.sqrt(s, out=s)
     out[:a] = np.sqrt(np.maximum(first_edge, 0.0))
     if b:
         out[m - b:] = np.sqrt(np.maximum(last_edge, 0.0))
@@ -114,8 +121,7 @@ def moving_rms_array(data: np.ndarray, sfreq: float, window_ms: float = 250.0, *
     x, was_1d = as_2d(data)
     n = _window(window_ms, check_sfreq(sfreq))
     y = np.empty(x.shape) if out is None else (out.reshape(1, -1) if was_1d else out)
-    for i in range(x.shape[0]):
-        _rms_row(x[i], n, y[i])
+    run_rows(lambda i: _rms_row(x[i], n, y[i]), range(x.shape[0]), None, x.shape[1])
     return y[0] if was_1d else y
 
 
@@ -164,7 +170,8 @@ def linear_envelope_array(data: np.ndarray, sfreq: float, cutoff: float = 6.0, *
     sfreq : float
         Sampling rate in Hz.
     cutoff : float
-        Low-pass corner in Hz (default 6 Hz; single-pass -3 dB point, see
+        Low-pass cut-off in Hz (default 6 Hz): the -3.01 dB point of the applied
+        zero-phase response (dual-pass corrected design, Winter 2009 section 3.4.4.3; see
         :mod:`paraspinal.preprocessing.filters`).
     order : int
         Butterworth order (default 4).
@@ -223,8 +230,7 @@ def envelope_rows(data: np.ndarray, rows: Sequence[int], sfreq: float, method: s
     """Replace rows of ``data`` by their envelope, in place; returns the provenance result."""
     if method == "rms":
         n = _window(window_ms, sfreq)
-        for i in rows:
-            _rms_row(data[i], n, data[i])
+        run_rows(lambda i: _rms_row(data[i], n, data[i]), rows, None, data.shape[-1])  # threads: rows independent
         return {"signal": "moving RMS", "window_samples": n, "edges": "mean over available samples"}
     if method == "linear":
         for i in rows:

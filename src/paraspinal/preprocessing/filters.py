@@ -4,17 +4,30 @@ Every filter is a Butterworth design in second-order sections applied forward an
 backward (:func:`scipy.signal.sosfiltfilt`), so it has no phase shift and no lag.
 
 **What the cut-off means.** ``low``/``high``/``cutoff`` are the -3 dB points of the
-*single-pass* Butterworth design of order ``order`` (the textbook definition). Running
-the filter forward and backward squares the magnitude response, so the applied
-(effective) response is
+*applied* (zero-phase, forward-backward) response: |H_eff(fc)| = 2**-0.5, i.e. -3.01 dB
+at each stated cut-off. Running a filter forward and backward squares its magnitude, so
+the single-pass design must have |H|**2 = 2**-0.5 (not 1/2) at fc: this is the dual-pass
+correction of Winter (2009, section 3.4.4.3) and Robertson & Dowling (2003). For an
+Nth-order Butterworth made by the bilinear transform (what :func:`scipy.signal.butter`
+returns) the single-pass magnitude is exactly Butterworth on the pre-warped axis
+``W = tan(pi f / fs)``. With ``C = (2**0.5 - 1)**(1 / (2 N))`` the design edges are
 
-    |H_eff(f)| = |H(f)|**2,   i.e. -6.02 dB at each stated cut-off,
+* low-pass edge:  ``W_design = W_c / C``  (the design corner lies above fc),
+* high-pass edge: ``W_design = W_c * C``  (the design corner lies below fc),
 
-with twice the roll-off (order 4 -> 48 dB/octave). For the bilinear-transform design
-scipy uses, the single-pass magnitude is exactly Butterworth on the pre-warped axis
-``w = tan(pi f / fs)``: ``|H|**2 = 1 / (1 + (w / wc)**(2N))`` for a low-pass. This is the
-same convention as MNE's IIR filters; the tests check it by filtering impulses and
-sinusoids.
+and ``f_design = (fs / pi) * arctan(W_design)``. Because the correction is made on the
+warped axis, a corrected low-pass edge always stays below Nyquist (450 Hz at fs = 1 kHz
+is designed at about 455 Hz). The effective zero-phase magnitude per edge is then
+
+    |H_eff(f)| = |H(f)|**2 = 1 / (1 + (W / W_design)**(2N))      (low-pass edge)
+    |H_eff(f)| = 1 / (1 + (W_design / W)**(2N))                  (high-pass edge)
+
+i.e. -3.01 dB at each stated cut-off, with twice the single-pass roll-off (order 4 ->
+48 dB/octave far from the edge). A **band-pass is a cascade** of a corrected high-pass
+and a corrected low-pass Butterworth of order ``order`` each (4 + 4 second-order sections
+for the default order 4), so its response is the product of the two edge responses
+above; :func:`zero_phase_response` evaluates it, and the tests check it by filtering
+impulses and sinusoids. A stated cut-off at or above Nyquist is refused (never clamped).
 
 **Defaults.** Band-pass 20-450 Hz, 4th order: a 20 Hz high-pass corner removes movement
 artefact and baseline noise with the least loss of EMG power (De Luca et al. 2010), and
@@ -31,12 +44,18 @@ Hermens HJ, Freriks B, Disselhorst-Klug C, Rau G (2000). Development of recommen
 for SEMG sensors and sensor placement procedures (SENIAM). J Electromyogr Kinesiol
 10(5):361-374.
 Butterworth S (1930). On the theory of filter amplifiers. Experimental Wireless 7:536-541.
+Winter DA (2009). Biomechanics and Motor Control of Human Movement, 4th ed. Wiley,
+section 3.4.4.3 (correction of the cut-off of a dual-pass filter).
+Robertson DGE, Dowling JJ (2003). Design and responses of Butterworth and critically
+damped digital filters. J Electromyogr Kinesiol 13(6):569-573.
 """
 
 from __future__ import annotations
 
 import copy as _copy
 import math
+import os
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -56,6 +75,9 @@ __all__ = [
     "highpass_array",
     "lowpass_array",
     "butter_sos",
+    "design_cutoffs",
+    "dual_pass_factor",
+    "zero_phase_response",
     "default_padlen",
     "FILTER_DEFAULTS",
 ]
@@ -257,26 +279,136 @@ def _channel_label(names: Sequence[str] | None) -> str | None:
 
 # ---------------------------------------------------------------------------- design
 
+def dual_pass_factor(order: int) -> float:
+    """Warped-axis correction factor ``C = (2**0.5 - 1)**(1 / (2 N))`` of a dual-pass filter.
+
+    Parameters
+    ----------
+    order : int
+        Single-pass Butterworth order N.
+
+    Returns
+    -------
+    float
+        ``C`` (< 1): a low-pass edge is designed at ``W_c / C``, a high-pass edge at
+        ``W_c * C`` (``W = tan(pi f / fs)``), so the forward-backward response is -3.01 dB
+        at the stated cut-off.
+
+    References
+    ----------
+    Winter DA (2009). Biomechanics and Motor Control of Human Movement, 4th ed., section
+    3.4.4.3. Robertson DGE, Dowling JJ (2003). J Electromyogr Kinesiol 13:569-573.
+    """
+    return float((math.sqrt(2.0) - 1.0) ** (1.0 / (2.0 * int(order))))
+
+
+def design_cutoffs(sfreq: float, low: float | None, high: float | None,
+                   order: int = 4) -> tuple[float | None, float | None]:
+    """Single-pass design corners (Hz) that put the zero-phase -3.01 dB points at ``low``/``high``.
+
+    Parameters
+    ----------
+    sfreq : float
+        Sampling rate in Hz.
+    low, high : float or None
+        Stated (effective, zero-phase) high-pass and low-pass cut-offs in Hz; must be
+        below Nyquist (checked by :func:`butter_sos`).
+    order : int
+        Single-pass Butterworth order.
+
+    Returns
+    -------
+    (float or None, float or None)
+        ``f_design = (fs / pi) * arctan(W_design)`` with ``W_design = W_c * C`` for the
+        high-pass edge and ``W_c / C`` for the low-pass edge (:func:`dual_pass_factor`);
+        always strictly between 0 and Nyquist.
+
+    References
+    ----------
+    Winter DA (2009), section 3.4.4.3; Robertson DGE, Dowling JJ (2003) J Electromyogr
+    Kinesiol 13:569-573.
+    """
+    c = dual_pass_factor(order)
+    fs = float(sfreq)
+
+    def warp(f: float) -> float:
+        return math.tan(math.pi * f / fs)
+
+    def unwarp(w: float) -> float:
+        return fs / math.pi * math.atan(w)
+
+    lo = None if low is None else unwarp(warp(low) * c)
+    hi = None if high is None else unwarp(warp(high) / c)
+    return lo, hi
+
+
+def zero_phase_response(freqs: np.ndarray, sfreq: float, low: float | None, high: float | None,
+                        order: int = 4) -> np.ndarray:
+    """Analytic magnitude of the zero-phase (forward-backward) filter, |H_eff(f)|.
+
+    Parameters
+    ----------
+    freqs : array_like
+        Frequencies in Hz (0 ... Nyquist).
+    sfreq : float
+        Sampling rate in Hz.
+    low, high : float or None
+        Stated cut-offs in Hz (the -3.01 dB points of the result).
+    order : int
+        Single-pass Butterworth order of each edge.
+
+    Returns
+    -------
+    ndarray
+        ``prod over edges of 1 / (1 + x**(2N))`` with ``x = W_design / W`` (high-pass edge)
+        or ``W / W_design`` (low-pass edge), ``W = tan(pi f / fs)``: the squared
+        single-pass magnitude of the bilinear Butterworth design, which is exactly the
+        steady-state response of :func:`scipy.signal.sosfiltfilt` with
+        :func:`butter_sos`. Real and non-negative (zero phase).
+
+    References
+    ----------
+    Winter DA (2009), section 3.4.4.3; Robertson DGE, Dowling JJ (2003).
+    """
+    fs = float(sfreq)
+    f = np.asarray(freqs, dtype=np.float64)
+    w = np.tan(np.pi * np.clip(f, 0.0, fs / 2.0) / fs)
+    lo, hi = design_cutoffs(fs, low, high, order)
+    g = np.ones_like(w)
+    n2 = 2 * int(order)
+    with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+        if lo is not None:
+            x = math.tan(math.pi * lo / fs) / w
+            g /= 1.0 + np.where(w > 0, x, np.inf) ** n2
+        if hi is not None:
+            x = w / math.tan(math.pi * hi / fs)
+            g /= 1.0 + np.where(f >= fs / 2.0, np.inf, x) ** n2
+    return np.nan_to_num(g, nan=0.0, posinf=0.0)
+
+
 def butter_sos(sfreq: float, low: float | None, high: float | None, order: int = 4, *,
                file: str | None = None, channel: str | None = None) -> np.ndarray:
-    """Design a Butterworth filter in second-order sections.
+    """Design a zero-phase-corrected Butterworth filter in second-order sections.
 
     Parameters
     ----------
     sfreq : float
         Sampling rate in Hz.
     low : float or None
-        High-pass corner in Hz (None for a low-pass).
+        High-pass cut-off in Hz (None for a low-pass): the -3.01 dB point of the
+        forward-backward response.
     high : float or None
-        Low-pass corner in Hz (None for a high-pass).
+        Low-pass cut-off in Hz (None for a high-pass), likewise.
     order : int
-        Order of the single-pass design (default 4).
+        Order of each single-pass edge (default 4).
     file, channel : str, optional
         Named in error messages.
 
     Returns
     -------
     ndarray, shape (n_sections, 6)
+        Sections for :func:`scipy.signal.sosfiltfilt`; a band-pass is a high-pass
+        cascaded with a low-pass, ``ceil(order / 2)`` sections per edge.
 
     Raises
     ------
@@ -287,7 +419,9 @@ def butter_sos(sfreq: float, low: float | None, high: float | None, order: int =
     Notes
     -----
     Butterworth (1930) design by the bilinear transform (:func:`scipy.signal.butter`
-    with ``output="sos"``); the stated cut-offs are the single-pass -3 dB points.
+    with ``output="sos"``) at the dual-pass-corrected corners of
+    :func:`design_cutoffs` (Winter 2009, section 3.4.4.3; Robertson & Dowling 2003), so
+    that filtering forward and backward gives -3.01 dB at the stated cut-offs.
     """
     fs = check_sfreq(sfreq, file)
     nyq = fs / 2.0
@@ -307,14 +441,16 @@ def butter_sos(sfreq: float, low: float | None, high: float | None, order: int =
                      f"low-pass; paraspinal does not clamp cut-offs silently")
     if low is None and high is None:
         raise ParameterError("a filter needs at least one cut-off", file=file)
-    if low is not None and high is not None:
-        if low >= high:
-            raise ParameterError(f"band-pass needs low < high, got low={low:g} Hz, high={high:g} Hz",
-                                 file=file, channel=channel)
-        return signal.butter(order, [low, high], btype="bandpass", fs=fs, output="sos")
-    if low is not None:
-        return signal.butter(order, low, btype="highpass", fs=fs, output="sos")
-    return signal.butter(order, high, btype="lowpass", fs=fs, output="sos")
+    if low is not None and high is not None and low >= high:
+        raise ParameterError(f"band-pass needs low < high, got low={low:g} Hz, high={high:g} Hz",
+                             file=file, channel=channel)
+    lo_d, hi_d = design_cutoffs(fs, low, high, int(order))
+    parts = []
+    if lo_d is not None:
+        parts.append(signal.butter(int(order), lo_d, btype="highpass", fs=fs, output="sos"))
+    if hi_d is not None:
+        parts.append(signal.butter(int(order), hi_d, btype="lowpass", fs=fs, output="sos"))
+    return np.concatenate(parts, axis=0)
 
 
 def default_padlen(sfreq: float, low: float | None, high: float | None,
@@ -399,10 +535,12 @@ def bandpass_array(data: np.ndarray, sfreq: float, low: float = 20.0, high: floa
     sfreq : float
         Sampling rate in Hz.
     low, high : float
-        Single-pass -3 dB corners in Hz (default 20 and 450 Hz; De Luca et al. 2010,
-        SENIAM). The zero-phase response is -6.02 dB at each corner.
+        Cut-offs in Hz (default 20 and 450 Hz; De Luca et al. 2010, SENIAM): the
+        -3.01 dB points of the applied zero-phase response (dual-pass corrected design,
+        Winter 2009; see the module notes).
     order : int
-        Single-pass Butterworth order (default 4; effective order 8 after filtfilt).
+        Butterworth order of each single-pass edge (default 4; the forward-backward
+        response falls off like order 8 far from the edges).
     padlen : int, optional
         Samples of odd-symmetric padding at each edge; default
         :func:`default_padlen` (3 periods of ``low``).
@@ -449,7 +587,7 @@ def highpass_array(data: np.ndarray, sfreq: float, cutoff: float = 20.0, *, orde
     sfreq : float
         Sampling rate in Hz.
     cutoff : float
-        Single-pass -3 dB corner in Hz (default 20 Hz, De Luca et al. 2010; 30 Hz is
+        Zero-phase -3.01 dB cut-off in Hz (default 20 Hz, De Luca et al. 2010; 30 Hz is
         the Drake & Callaghan 2006 ECG-suppression choice).
     order, padlen, pad_periods, out, chunk, names, file
         As in :func:`bandpass_array`.
@@ -478,7 +616,7 @@ def lowpass_array(data: np.ndarray, sfreq: float, cutoff: float = 450.0, *, orde
     sfreq : float
         Sampling rate in Hz.
     cutoff : float
-        Single-pass -3 dB corner in Hz (default 450 Hz, SENIAM).
+        Zero-phase -3.01 dB cut-off in Hz (default 450 Hz, SENIAM).
     order, padlen, pad_periods, out, chunk, names, file
         As in :func:`bandpass_array`.
 
@@ -498,10 +636,14 @@ def lowpass_array(data: np.ndarray, sfreq: float, cutoff: float = 450.0, *, orde
 def filter_rows(data: np.ndarray, rows: Sequence[int], sfreq: float, low: float | None,
                 high: float | None, *, order: int = 4, padlen: int | None = None,
                 pad_periods: float = FILTER_DEFAULTS["pad_periods"], names: Sequence[str] | None = None,
-                file: str | None = None) -> dict[str, Any]:
-    """Filter the rows ``rows`` of ``data`` in place (one row at a time: bounded memory).
+                file: str | None = None, workers: int | None = None) -> dict[str, Any]:
+    """Filter the rows ``rows`` of ``data`` in place, one row per task (bounded memory).
 
-    Returns the provenance result (padding, effective order).
+    Rows are filtered by :func:`scipy.signal.sosfiltfilt` (which releases the GIL) on a
+    pool of ``workers`` threads (default: up to 2, the machine's cores), each holding the
+    temporaries of one row only. The result does not depend on ``workers``.
+
+    Returns the provenance result (padding, design corners, gain at the cut-offs).
     """
     fs = check_sfreq(sfreq, file)
     sos = butter_sos(fs, low, high, order, file=file, channel=_channel_label(names))
@@ -513,9 +655,74 @@ def filter_rows(data: np.ndarray, rows: Sequence[int], sfreq: float, low: float 
     kind = "band-pass" if (low is not None and high is not None) else ("high-pass" if low is not None else "low-pass")
     fc_text = " - ".join(f"{c:g} Hz" for c in (low, high) if c is not None)
     _check_length(data.shape[-1], padlen, kind, fc_text, fs, file, names)
-    for i in rows:
+    rows = list(rows)
+
+    def one(i: int) -> None:
         data[i] = signal.sosfiltfilt(sos, data[i], padtype="odd", padlen=padlen)
-    return {"padlen": padlen, "zero_phase": True, "effective_order": 2 * order, "gain_at_cutoff_db": -6.02}
+
+    run_rows(one, rows, workers, data.shape[-1])
+    lo_d, hi_d = design_cutoffs(fs, low, high, order)
+    return {"padlen": padlen, "zero_phase": True, "order_per_edge": int(order),
+            "design_cutoffs_hz": [c for c in (lo_d, hi_d) if c is not None],
+            "gain_at_cutoff_db": -3.01, "implementation": "sosfiltfilt"}
+
+
+def default_workers() -> int:
+    """Threads used for per-channel work: ``min(2, os.cpu_count())``."""
+    return max(1, min(2, os.cpu_count() or 1))
+
+
+def sum_rows(fn: Any, rows: Sequence[int], n_out: int, workers: int | None = None,
+             n_samples: int = 0, min_samples: int = 200_000) -> tuple[np.ndarray, int]:
+    """Sum ``fn(row)`` (an array of ``n_out`` values, or None to skip) over rows.
+
+    Each worker thread accumulates its share of the rows into its own buffer, so memory
+    is one accumulator (plus one row's temporaries) per thread, whatever the number of
+    rows. Returns the sum and the number of rows that contributed.
+    """
+    rows = list(rows)
+    w = default_workers() if workers is None else max(1, int(workers))
+    if w == 1 or len(rows) < 2 or n_samples < min_samples:
+        w = 1
+    w = min(w, max(len(rows), 1))
+
+    def group(g: int) -> tuple[np.ndarray, int]:
+        acc = np.zeros(n_out)
+        used = 0
+        for i in rows[g::w]:
+            part = fn(i)
+            if part is not None:
+                acc += part
+                used += 1
+        return acc, used
+
+    if w == 1:
+        return group(0)
+    with ThreadPoolExecutor(max_workers=w) as ex:
+        results = list(ex.map(group, range(w)))
+    acc = results[0][0]
+    for a_, _ in results[1:]:
+        acc += a_
+    return acc, sum(u for _, u in results)
+
+
+def run_rows(fn: Any, rows: Sequence[int], workers: int | None = None, n_samples: int = 0,
+             min_samples: int = 200_000) -> None:
+    """Call ``fn(row)`` for every row, on a thread pool when that pays.
+
+    ``fn`` must release the GIL for most of its time (SciPy filters, scipy.fft, NumPy
+    ufuncs on large arrays) and write only its own row. Short signals (fewer than
+    ``min_samples`` samples) or a single row run in the calling thread.
+    """
+    rows = list(rows)
+    w = default_workers() if workers is None else max(1, int(workers))
+    if w == 1 or len(rows) < 2 or n_samples < min_samples:
+        for i in rows:
+            fn(i)
+        return
+    with ThreadPoolExecutor(max_workers=min(w, len(rows))) as ex:
+        for _ in ex.map(fn, rows):
+            pass
 
 
 def _filter_rec(rec: Recording, step: str, low, high, order, picks, include_ecg, padlen, pad_periods,
@@ -539,10 +746,10 @@ def bandpass(rec: Recording, low: float = 20.0, high: float = 450.0, *, order: i
     rec : Recording
         Input (not modified).
     low, high : float
-        Single-pass -3 dB corners in Hz (default 20-450 Hz). The zero-phase response is
-        -6.02 dB at each corner (see the module notes).
+        Cut-offs in Hz (default 20-450 Hz): the -3.01 dB points of the applied
+        zero-phase response (dual-pass corrected; see the module notes).
     order : int
-        Single-pass order (default 4).
+        Butterworth order of each single-pass edge (default 4).
     picks : str or list of str, optional
         Channels to filter; default all EMG channels. ``misc`` channels are refused.
     include_ecg : bool
@@ -585,7 +792,7 @@ def highpass(rec: Recording, cutoff: float = 20.0, *, order: int = 4,
     ----------
     rec : Recording
     cutoff : float
-        Single-pass -3 dB corner in Hz (default 20 Hz; De Luca et al. 2010).
+        Zero-phase -3.01 dB cut-off in Hz (default 20 Hz; De Luca et al. 2010).
     order, picks, include_ecg, padlen, pad_periods
         As in :func:`bandpass`.
 
@@ -610,7 +817,7 @@ def lowpass(rec: Recording, cutoff: float = 450.0, *, order: int = 4,
     ----------
     rec : Recording
     cutoff : float
-        Single-pass -3 dB corner in Hz (default 450 Hz; SENIAM).
+        Zero-phase -3.01 dB cut-off in Hz (default 450 Hz; SENIAM).
     order, picks, include_ecg, padlen, pad_periods
         As in :func:`bandpass`.
 

@@ -8,8 +8,9 @@ Detection (``freq="auto"``)
     candidate is its largest line ratio over the harmonics; the recording's score is the
     largest over channels (hum may reach only some electrodes). Welch segments are
     ``segment_s`` long (4 s: 0.25 Hz resolution) but shortened, not below 1 s, so that
-    there are at least 8 of them; on long recordings ``max_segments`` (64) non-overlapping
-    segments spread evenly over the recording are averaged instead of all of them. The winner must reach
+    there are at least 8 of them; a recording with more than ``max_segments`` (64) such
+    segments is represented by 64 non-overlapping excerpts spread evenly over it (Welch on
+    excerpts: an hour at 2 kHz costs 64 x 4 s per channel, not the whole record). The winner must reach
     ``threshold`` (default 10, i.e. a line 10 dB above its neighbourhood) *and* beat the
     other candidates by ``dominance`` (default 3x); otherwise the answer is ``None``
     ("no mains line": nothing is removed). On pure noise the statistic stays below ~4
@@ -17,7 +18,8 @@ Detection (``freq="auto"``)
 
 Removal
     ``method="interpolation"`` (default) is spectrum interpolation after Mewett, Nazeran &
-    Reynolds (2001): the DFT of the whole channel is taken, and the magnitudes of the
+    Reynolds (2001): the DFT of the channel is taken (of the whole channel up to about 64 s,
+    else of overlapping 64-s segments, see :func:`spectral_rows`), and the magnitudes of the
     bins within ``width`` Hz of every harmonic are replaced by the RMS magnitude of the
     neighbouring bins (``neighbours`` Hz on each side, linearly interpolated between
     the two sides); the phases are kept, and the signal is transformed back. Using the
@@ -25,6 +27,12 @@ Removal
     bins, so hum-free EMG keeps its RMS. ``method="notch"`` is a cascade of second-order
     IIR notches (``scipy.signal.iirnotch``), one per harmonic with a constant -3 dB
     bandwidth ``width`` Hz, applied forward and backward (zero phase).
+
+One pass with the band-pass
+    :func:`spectral_rows` also multiplies each segment's spectrum by the analytic
+    zero-phase magnitude of the band-pass (see :mod:`paraspinal.preprocessing.filters`),
+    so :func:`paraspinal.pipeline.preprocess` runs the default band-pass and the
+    interpolation in one FFT pass per channel (``powerline_rows(..., bandpass=...)``).
 
 References
 ----------
@@ -39,7 +47,7 @@ IEEE Trans Audio Electroacoust 15:70-73.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -66,6 +74,7 @@ __all__ = [
     "notch_array",
     "interpolate_spectrum_array",
     "harmonics",
+    "spectral_rows",
     "POWERLINE_DEFAULTS",
 ]
 
@@ -83,6 +92,7 @@ POWERLINE_DEFAULTS: dict[str, Any] = {
     "width": 1.0,  # Hz: interpolation half-width
     "notch_width": 0.3,  # Hz: notch -3 dB bandwidth (single pass)
     "neighbours": 2.0,  # Hz of neighbouring bins used by interpolation, each side
+    "fft_segment_s": 64.0,  # s: longer recordings are interpolated in overlapping segments
 }
 
 
@@ -175,25 +185,31 @@ def _welch(x: np.ndarray, fs: float, segment_s: float, rows: Sequence[int] | Non
     segments spread evenly over the whole recording (the mains line is stationary enough
     that a sample of the recording finds it; this keeps detection cheap on hour-long data).
     """
-    rows = range(x.shape[0]) if rows is None else rows
+    rows = list(range(x.shape[0]) if rows is None else rows)
     n = x.shape[-1]
     nper = int(min(n, max(16, round(segment_s * fs))))
-    ps = []
     f = np.fft.rfftfreq(nper, 1.0 / fs)
-    starts = None
-    if max_segments is not None and n // nper > 2 * max_segments:
+    ps: list[np.ndarray | None] = [None] * len(rows)
+    if max_segments is not None and n // nper > max_segments:
+        # excerpts: max_segments segments spread evenly over the recording
         starts = np.linspace(0, n - nper, max_segments).astype(np.int64)
         win = signal.get_window("hann", nper)
         scale = 1.0 / (fs * np.sum(win ** 2))
-    for i in rows:
-        if starts is None:
-            f, p = signal.welch(x[i], fs=fs, nperseg=nper, detrend="constant")
-        else:
-            seg = x[i][starts[:, None] + np.arange(nper)[None, :]]
+
+        def one(j: int) -> None:
+            seg = np.lib.stride_tricks.sliding_window_view(x[rows[j]], nper)[starts]
             seg = (seg - seg.mean(axis=1, keepdims=True)) * win
-            p = np.mean(np.abs(np.fft.rfft(seg, axis=1)) ** 2, axis=0) * scale
+            X = sfft.rfft(seg, axis=1)
+            p = np.mean(X.real ** 2 + X.imag ** 2, axis=0) * scale
             p[1:-1 if nper % 2 == 0 else None] *= 2
-        ps.append(p)
+            ps[j] = p
+
+        from .filters import run_rows
+
+        run_rows(one, range(len(rows)), None, n)
+    else:
+        for j, i in enumerate(rows):
+            f, ps[j] = signal.welch(x[i], fs=fs, nperseg=nper, detrend="constant")
     return f, (np.stack(ps) if ps else np.empty((0, len(f))))
 
 
@@ -246,12 +262,18 @@ def detect_powerline_array(data: np.ndarray, sfreq: float, *,
 def _detect_rows(x: np.ndarray, rows: Sequence[int] | None, fs: float, *, candidates, n_harmonics,
                  threshold, dominance, segment_s, max_segments=POWERLINE_DEFAULTS["max_segments"],
                  tol=POWERLINE_DEFAULTS["tol"],
-                 inner=POWERLINE_DEFAULTS["inner"], outer=POWERLINE_DEFAULTS["outer"]) -> dict[str, Any]:
+                 inner=POWERLINE_DEFAULTS["inner"], outer=POWERLINE_DEFAULTS["outer"],
+                 gain: Any = None) -> dict[str, Any]:
+    """Detection on rows of ``x``; ``gain(f)``, if given, is a zero-phase filter's magnitude
+    applied to the spectrum (the PSD is multiplied by ``gain(f)**2``), so raw data can be
+    scored as if already filtered."""
     if not len(candidates):
         raise ParameterError("powerline detection needs at least one candidate frequency")
     # long segments sharpen the line; keep >= 8 segments (down to 1 s) so the noise averages
     seg = min(float(segment_s), max(1.0, x.shape[-1] / fs / 8.0))
     spec = _welch(x, fs, seg, rows, max_segments)  # each segment's mean is removed
+    if gain is not None:
+        spec = (spec[0], spec[1] * (np.asarray(gain(spec[0])) ** 2)[np.newaxis, :])
     n_rows = spec[1].shape[0]
     ch_scores: dict[float, np.ndarray] = {}
     for c in candidates:
@@ -373,7 +395,8 @@ def interpolate_spectrum_array(data: np.ndarray, sfreq: float, freq: float, *,
                                max_freq: float | None = None,
                                width: float = POWERLINE_DEFAULTS["width"],
                                neighbours: float = POWERLINE_DEFAULTS["neighbours"],
-                               out: np.ndarray | None = None, chunk: int = 1) -> np.ndarray:
+                               out: np.ndarray | None = None, chunk: int = 1,
+                               segment_s: float = POWERLINE_DEFAULTS["fft_segment_s"]) -> np.ndarray:
     """Remove ``freq`` and its harmonics by spectrum interpolation.
 
     Parameters
@@ -393,7 +416,10 @@ def interpolate_spectrum_array(data: np.ndarray, sfreq: float, freq: float, *,
     out : ndarray, optional
         Output array (may be ``data``).
     chunk : int
-        Channels transformed per call.
+        Ignored (kept for compatibility; rows are processed one per thread).
+    segment_s : float
+        Recordings longer than this (s) are processed in overlapping segments of about
+        this length (default 64 s); see :func:`spectral_rows`.
 
     Returns
     -------
@@ -401,7 +427,8 @@ def interpolate_spectrum_array(data: np.ndarray, sfreq: float, freq: float, *,
 
     Notes
     -----
-    For every harmonic ``h`` the bins with ``|f - h| <= width`` get the magnitude
+    The DFT is taken of the whole channel when it is shorter than ``segment_s``, else of
+    overlapping segments (:func:`spectral_rows`). For every harmonic ``h`` the bins with ``|f - h| <= width`` get the magnitude
     ``sqrt(mean |X|^2)`` of the bins in ``(h - width - neighbours, h - width)`` on the
     left and ``(h + width, h + width + neighbours)`` on the right, interpolated linearly
     in frequency between the two sides; their phase is kept. The mean of the signal
@@ -416,42 +443,265 @@ def interpolate_spectrum_array(data: np.ndarray, sfreq: float, freq: float, *,
     """
     x, was_1d = as_2d(data)
     fs = check_sfreq(sfreq)
-    n = x.shape[1]
     if width <= 0 or neighbours <= 0:
         raise ParameterError(f"width and neighbours must be positive, got {width}, {neighbours}")
-    hs = harmonics(freq, fs, max_freq, margin=width + neighbours)
     if out is None:
         out = np.empty(x.shape)
     elif was_1d:
         out = out.reshape(1, -1)
-    if not len(hs):
+    if out is not x:
         out[...] = x
-        return out[0] if was_1d else out
-    df = fs / n
-    # bin index sets (same for every channel): replaced bins and their two reference bands
+    spectral_rows(out, range(out.shape[0]), fs, line_freq=freq, max_freq=max_freq, width=width,
+                  neighbours=neighbours, segment_s=segment_s)
+    return out[0] if was_1d else out
+
+
+# ---------------------------------------------------------------------------- one-pass FFT kernel
+
+def _line_plans(L: int, fs: float, hs: np.ndarray, width: float,
+                neighbours: float) -> list[tuple[slice, slice, slice, np.ndarray]]:
+    """Bin ranges (replaced, left and right reference bands) of each harmonic for an L-point DFT."""
+    df = fs / L
+    top = L // 2
     plans = []
     for h in hs:
         lo_c, hi_c = int(math.ceil((h - width) / df)), int(math.floor((h + width) / df))
-        left = np.arange(max(int(math.ceil((h - width - neighbours) / df)), 1), lo_c)
-        right = np.arange(hi_c + 1, min(int(math.floor((h + width + neighbours) / df)), n // 2) + 1)
-        centre = np.arange(max(lo_c, 1), min(hi_c, n // 2) + 1)
-        if len(centre) == 0 or len(left) == 0 or len(right) == 0:
+        l0 = max(int(math.ceil((h - width - neighbours) / df)), 1)
+        r1 = min(int(math.floor((h + width + neighbours) / df)), top)
+        c0, c1 = max(lo_c, 1), min(hi_c, top)
+        if c1 < c0 or lo_c <= l0 or r1 < hi_c + 1:
             continue
-        fl, fr = left.mean() * df, right.mean() * df
-        wgt = np.clip((centre * df - fl) / (fr - fl), 0.0, 1.0)
-        plans.append((left, right, centre, wgt))
-    for s in range(0, x.shape[0], max(chunk, 1)):
-        X = sfft.rfft(x[s:s + chunk], axis=-1)
-        for left, right, centre, wgt in plans:
-            pl = np.sqrt(np.mean(np.abs(X[:, left]) ** 2, axis=1, keepdims=True))
-            pr = np.sqrt(np.mean(np.abs(X[:, right]) ** 2, axis=1, keepdims=True))
-            mag = pl + (pr - pl) * wgt[np.newaxis, :]
-            c = X[:, centre]
-            a = np.abs(c)
-            phase = np.where(a > 0, c / np.where(a > 0, a, 1.0), 1.0)
-            X[:, centre] = mag * phase
-        out[s:s + chunk] = sfft.irfft(X, n=n, axis=-1)
-    return out[0] if was_1d else out
+        fl = 0.5 * (l0 + lo_c - 1) * df  # centre of the left band
+        fr = 0.5 * (hi_c + 1 + r1) * df
+        wgt = np.clip((np.arange(c0, c1 + 1) * df - fl) / (fr - fl), 0.0, 1.0)
+        plans.append((slice(l0, lo_c), slice(hi_c + 1, r1 + 1), slice(c0, c1 + 1), wgt))
+    return plans
+
+
+def _interpolate_lines(X: np.ndarray, plans: list) -> None:
+    """Spectrum interpolation (Mewett et al. 2001) of the rows of ``X`` in place."""
+    for left, right, centre, wgt in plans:
+        xl = X[:, left]
+        xr = X[:, right]
+        pl = np.sqrt(np.mean(xl.real ** 2 + xl.imag ** 2, axis=1, keepdims=True))
+        pr = np.sqrt(np.mean(xr.real ** 2 + xr.imag ** 2, axis=1, keepdims=True))
+        mag = pl + (pr - pl) * wgt[np.newaxis, :]
+        c = X[:, centre]
+        a = np.abs(c)
+        X[:, centre] = np.where(a > 0, c * (mag / np.where(a > 0, a, 1.0)), mag)
+
+
+def _read_virtual(x: np.ndarray, E: int, a: int, out: np.ndarray) -> None:
+    """Write samples ``a .. a + len(out)`` of the odd-extended signal into ``out``.
+
+    The virtual signal is ``[odd extension (E), x, odd extension (E)]`` (as
+    :func:`scipy.signal.sosfiltfilt` pads), zero outside.
+    """
+    n = len(x)
+    b = a + len(out)
+    lo, hi = max(a, E), min(b, E + n)
+    if lo == a and hi == b:  # interior frame: one copy
+        out[:] = x[a - E:b - E]
+        return
+    out[:] = 0.0
+    if hi > lo:
+        out[lo - a:hi - a] = x[lo - E:hi - E]
+    lo, hi = max(a, 0), min(b, E)  # left extension: 2 x[0] - x[E - v]
+    if hi > lo:
+        v = np.arange(lo, hi)
+        out[lo - a:hi - a] = 2.0 * x[0] - x[E - v]
+    lo, hi = max(a, E + n), min(b, 2 * E + n)  # right extension: 2 x[-1] - x[n - 2 - j]
+    if hi > lo:
+        j = np.arange(lo, hi) - E - n
+        out[lo - a:hi - a] = 2.0 * x[n - 1] - x[n - 2 - j]
+
+
+def spectral_rows(data: np.ndarray, rows: Sequence[int], sfreq: float, *,
+                  low: float | None = None, high: float | None = None, order: int = 4,
+                  padlen: int | None = None, pad_periods: float = 3.0,
+                  line_freq: float | None = None, max_freq: float | None = None,
+                  width: float = POWERLINE_DEFAULTS["width"],
+                  neighbours: float = POWERLINE_DEFAULTS["neighbours"],
+                  segment_s: float = POWERLINE_DEFAULTS["fft_segment_s"],
+                  workers: int | None = None, names: Sequence[str] | None = None,
+                  file: str | None = None) -> dict[str, Any]:
+    """Zero-phase band-pass and spectrum interpolation of rows of ``data`` in one FFT pass, in place.
+
+    Parameters
+    ----------
+    data : ndarray, shape (n_channels, n_samples)
+        Signals; the rows ``rows`` are replaced.
+    rows : sequence of int
+        Rows to process.
+    sfreq : float
+        Sampling rate in Hz.
+    low, high : float or None
+        Band-pass cut-offs in Hz (-3.01 dB points of the zero-phase response, as
+        :func:`paraspinal.preprocessing.filters.butter_sos`); both None: no filtering.
+    order : int
+        Butterworth order per edge (default 4).
+    padlen : int, optional
+        Odd-symmetric padding at the two ends of the recording (default 3 periods of the
+        lowest cut-off, as :func:`~paraspinal.preprocessing.filters.bandpass`; without a
+        filter, 3 periods of 20 Hz, the default band-pass's padding).
+    pad_periods : float
+        Periods of the lowest cut-off for the default padding.
+    line_freq : float or None
+        Mains fundamental in Hz whose harmonics are removed by spectrum interpolation
+        (None: no interpolation).
+    max_freq, width, neighbours : float
+        As :func:`interpolate_spectrum_array`.
+    segment_s : float
+        Longer recordings are processed in overlapping segments of about this many
+        seconds (default 64 s).
+    workers : int, optional
+        Threads (default up to 2); the result does not depend on it.
+    names, file : optional
+        For error messages.
+
+    Returns
+    -------
+    dict
+        Provenance: implementation, segment and overlap lengths, padding.
+
+    Notes
+    -----
+    Each segment is transformed (:func:`scipy.fft.rfft` on a fast length), multiplied
+    by the analytic zero-phase magnitude |H_eff(f)| of the dual-pass-corrected
+    Butterworth (:func:`~paraspinal.preprocessing.filters.zero_phase_response`; real,
+    hence exactly zero phase, and equal to the steady-state response of
+    :func:`scipy.signal.sosfiltfilt` with the same design), the bins within ``width``
+    of every mains harmonic get the RMS magnitude of their neighbours with their phase
+    kept (Mewett et al. 2001), and the segment is transformed back. Segments are laid
+    out by overlap-save: each has a margin of ``P`` samples on both sides (at least 1 s
+    and about 30 time constants of the slowest filter pole, so the truncated impulse
+    response errs by < 1e-9) that is discarded, and consecutive kept parts overlap by
+    ``P`` samples where they are cross-faded with complementary sin^2/cos^2 ramps (the
+    band-pass part is identical in both; the cross-fade only joins the interpolated line
+    estimates smoothly). At the two ends of the recording the signal is odd-extended by
+    ``padlen`` samples, as :func:`scipy.signal.sosfiltfilt` does. A recording that fits
+    in one segment is transformed whole, exactly ``n`` points (no padding), after
+    subtracting the straight line joining its first and last samples so that its
+    periodic extension has no jump; the line is added back unless the filter has a
+    high-pass edge (whose steady-state response to a straight line is exactly zero for
+    order >= 2). The segment grid depends only on the number of samples, the sampling
+    rate and ``segment_s``: spectrum interpolation replaces the line bins by EMG-like
+    content whose waveform depends on the DFT grid, so the one-pass band-pass +
+    interpolation equals the two steps run one after the other (away from the ends) only
+    because both use the same grid. Temporary memory per thread: about
+    ``2**19`` samples of segments, plus their spectra and inverse transforms (~20 MB).
+
+    References
+    ----------
+    Mewett DT, Nazeran H, Reynolds KJ (2001) Proc IEEE EMBS 23:2190-2193; Winter DA
+    (2009) section 3.4.4.3; Robertson DGE, Dowling JJ (2003) J Electromyogr Kinesiol
+    13:569-573.
+    """
+    from .filters import _channel_label, _check_length, butter_sos, default_padlen, design_cutoffs, \
+        run_rows, zero_phase_response
+
+    fs = check_sfreq(sfreq, file)
+    rows = list(rows)
+    n = data.shape[-1]
+    filt = low is not None or high is not None
+    if filt:
+        butter_sos(fs, low, high, order, file=file, channel=_channel_label(names))  # validates the cut-offs
+        E = default_padlen(fs, low, high, pad_periods) if padlen is None else int(padlen)
+    else:  # padding at the ends of long records only; the segment grid does not depend on it
+        E = default_padlen(fs, 20.0, None, pad_periods) if padlen is None else int(padlen)
+    E = min(E, max(n - 1, 0))
+    if E < 0:
+        raise ParameterError(f"padlen must be >= 0, got {E}", file=file)
+    if filt:
+        fc_text = " - ".join(f"{c:g} Hz" for c in (low, high) if c is not None)
+        kind = "band-pass" if (low is not None and high is not None) else (
+            "high-pass" if low is not None else "low-pass")
+        _check_length(n, E, kind, fc_text, fs, file, names)
+        lo_d, hi_d = design_cutoffs(fs, low, high, order)
+        f_slow = min(c for c in (lo_d, hi_d) if c is not None)
+        tau = 1.0 / (2.0 * math.pi * f_slow * math.sin(math.pi / (2.0 * order)))  # slowest pole, s
+        settle = int(math.ceil(30.0 * tau * fs))
+    else:
+        settle = 0
+    hs = np.empty(0)
+    if line_freq is not None:
+        if width <= 0 or neighbours <= 0:
+            raise ParameterError(f"width and neighbours must be positive, got {width}, {neighbours}", file=file)
+        hs = harmonics(float(line_freq), fs, max_freq, margin=width + neighbours)
+    if not rows or (not filt and not len(hs)):
+        return {"implementation": "none"}
+    P = max(settle, int(math.ceil(fs)), E)  # margin discarded on each side of a segment (>= 1 s)
+    O = P  # cross-fade length
+    n_seg = sfft.next_fast_len(max(int(round(segment_s * fs)), 8 * (3 * P)), real=True)
+    if n <= n_seg - 2 * P:  # one segment: the whole record, circular, after removing the end-joining line
+        n_seg = n
+        P_, V, hop, K = 0, n, n, 1
+    else:
+        P_ = P
+        V = n_seg - 2 * P
+        hop = V - O
+        K = 1 + int(math.ceil(max(n - V, 0) / hop))
+    freqs = sfft.rfftfreq(n_seg, 1.0 / fs)
+    gain = zero_phase_response(freqs, fs, low, high, order) if filt else None
+    plans = _line_plans(n_seg, fs, hs, width, neighbours) if len(hs) else []
+    ramp = np.sin(0.5 * np.pi * (np.arange(O) + 0.5) / O) ** 2 if K > 1 else None
+    batch = max(1, (1 << 19) // n_seg)
+
+    keep_line = not (filt and low is not None)  # a high-pass edge removes a straight line exactly
+
+    def one(i: int) -> None:
+        x = data[i]
+        if K == 1:
+            ramp_ = np.linspace(x[0], x[-1], n) if n > 1 else x.copy()
+            X = sfft.rfft((x - ramp_)[np.newaxis, :], axis=-1)
+            if gain is not None:
+                X *= gain
+            if plans:
+                _interpolate_lines(X, plans)
+            x[:] = sfft.irfft(X, n, axis=-1)[0]
+            if keep_line:
+                x += ramp_
+            return
+        F = np.empty((min(batch, K), n_seg))
+        _read_virtual(x, E, E - P_, F[0])
+        k = 0
+        while k < K:
+            nb = min(batch, K - k)
+            for j in range(1, nb):
+                _read_virtual(x, E, E + (k + j) * hop - P_, F[j])
+            X = sfft.rfft(F[:nb], axis=-1)
+            if gain is not None:
+                X *= gain
+            if plans:
+                _interpolate_lines(X, plans)
+            Y = sfft.irfft(X, n_seg, axis=-1)
+            del X
+            if k + nb < K:  # read the next frame before this batch overwrites its start
+                _read_virtual(x, E, E + (k + nb) * hop - P_, F[0])
+            for j in range(nb):
+                kk = k + j
+                c = kk * hop  # first kept sample, in x coordinates
+                y = Y[j, P_:P_ + V]
+                stop = min(c + V, n)
+                m = stop - c
+                head = O if kk > 0 else 0
+                tail = O if kk < K - 1 else 0
+                if head:
+                    h = min(head, m)
+                    x[c:c + h] += y[:h] * ramp[:h]
+                mid_end = max(min(m, V - tail), head)
+                if mid_end > head:
+                    x[c + head:c + mid_end] = y[head:mid_end]
+                if tail and m > V - tail:
+                    t0 = V - tail
+                    x[c + t0:c + m] = y[t0:m] * ramp[::-1][:m - t0]
+            del Y
+            k += nb
+
+    run_rows(one, rows, workers, n)
+    return {"implementation": "FFT zero-phase (overlap-save segments)" if K > 1 else "FFT zero-phase (whole record)",
+            "segment_samples": int(n_seg), "n_segments": int(K), "margin_samples": int(P_),
+            "crossfade_samples": int(O) if K > 1 else 0, "padlen": int(E)}
 
 
 # ---------------------------------------------------------------------------- Recording form
@@ -530,12 +780,37 @@ def powerline_rows(data: np.ndarray, rows: Sequence[int], sfreq: float, freq: fl
                    dominance: float = POWERLINE_DEFAULTS["dominance"],
                    n_harmonics: int = POWERLINE_DEFAULTS["n_harmonics"],
                    segment_s: float = POWERLINE_DEFAULTS["segment_s"],
-                   file: str | None = None) -> dict[str, Any]:
+                   file: str | None = None, bandpass: Mapping[str, Any] | None = None,
+                   names: Sequence[str] | None = None) -> dict[str, Any]:
     """Detect (optionally) and remove mains interference in rows of ``data``, in place.
 
     Parameters as :func:`remove_powerline`; returns the provenance result
     (``frequency``, ``harmonics``, ``detection``).
+
+    ``bandpass`` (a mapping with ``low``, ``high`` and optionally ``order``, ``padlen``,
+    ``pad_periods``) fuses a zero-phase band-pass into the same FFT pass
+    (:func:`spectral_rows`; ``method`` must be ``"interpolation"``): the detection then
+    scores the raw rows with the band-pass response applied to their spectrum, and the
+    band-pass provenance is returned under ``"bandpass"``. This is what
+    :func:`paraspinal.pipeline.preprocess` does for a band-pass step followed by a
+    powerline step; the result equals the two steps run one after the other except
+    within about ``padlen`` samples of the ends (edge padding differs from
+    :func:`scipy.signal.sosfiltfilt`'s).
     """
+    if bandpass is not None and method != "interpolation":
+        raise ParameterError("a band-pass can only be fused with spectrum interpolation", file=file)
+    bp = None
+    if bandpass is not None:
+        from .filters import zero_phase_response
+
+        bp = {"low": bandpass.get("low", 20.0), "high": bandpass.get("high", 450.0),
+              "order": int(bandpass.get("order", 4)), "padlen": bandpass.get("padlen"),
+              "pad_periods": float(bandpass.get("pad_periods", 3.0))}
+
+        def gain(f):
+            return zero_phase_response(f, sfreq, bp["low"], bp["high"], bp["order"])
+    else:
+        gain = None
     if method not in ("interpolation", "notch"):
         raise ParameterError(f"unknown powerline method {method!r}", file=file,
                              hint="use 'interpolation' or 'notch'")
@@ -545,7 +820,8 @@ def powerline_rows(data: np.ndarray, rows: Sequence[int], sfreq: float, freq: fl
         if key == "auto":
             if rows:
                 detection = _detect_rows(data, rows, sfreq, candidates=candidates, threshold=threshold,
-                                         dominance=dominance, n_harmonics=n_harmonics, segment_s=segment_s)
+                                         dominance=dominance, n_harmonics=n_harmonics, segment_s=segment_s,
+                                         gain=gain)
                 f0 = detection["frequency"]
             else:
                 f0 = None
@@ -565,14 +841,29 @@ def powerline_rows(data: np.ndarray, rows: Sequence[int], sfreq: float, freq: fl
     if detection is not None:
         result["detection"] = {"scores": detection["scores"], "threshold": threshold,
                                "dominance": dominance}
+    if bp is not None:
+        from .filters import design_cutoffs
+
+        impl = spectral_rows(data, rows, sfreq, low=bp["low"], high=bp["high"], order=bp["order"],
+                             padlen=bp["padlen"], pad_periods=bp["pad_periods"], line_freq=f0, max_freq=max_freq,
+                             width=width, neighbours=neighbours, names=names, file=file)
+        lo_d, hi_d = design_cutoffs(sfreq, bp["low"], bp["high"], bp["order"])
+        result["bandpass"] = {"padlen": impl.get("padlen"), "zero_phase": True, "order_per_edge": bp["order"],
+                              "design_cutoffs_hz": [lo_d, hi_d], "gain_at_cutoff_db": -3.01,
+                              "implementation": impl.get("implementation", "") + ", fused with powerline",
+                              "segment_samples": impl.get("segment_samples")}
+        result["implementation"] = impl
+        result["harmonics"] = ([] if f0 is None else
+                               harmonics(f0, sfreq, max_freq, margin=width + neighbours).tolist())
+        return result
     if f0 is None or not rows:
         result["harmonics"] = []
         return result
-    for i in rows:
-        if method == "interpolation":
-            interpolate_spectrum_array(data[i], sfreq, f0, max_freq=max_freq, width=width,
-                                       neighbours=neighbours, out=data[i])
-        else:
+    if method == "interpolation":
+        result["implementation"] = spectral_rows(data, rows, sfreq, line_freq=f0, max_freq=max_freq, width=width,
+                                                 neighbours=neighbours, file=file)
+    else:
+        for i in rows:
             notch_array(data[i], sfreq, f0, max_freq=max_freq, width=notch_width, out=data[i])
     margin = width + neighbours if method == "interpolation" else notch_width
     result["harmonics"] = harmonics(f0, sfreq, max_freq, margin=margin).tolist()
