@@ -71,3 +71,24 @@ def test_biceps_fatigue_recording_mdf_slope_negative(data_dir):
     r = sp.fatigue_slope(rec.emg("uV"), rec.sfreq, window_s=1.0)
     assert r["slope"][0] < 0
     assert r["ci_high"][0] < 0  # the 95 % confidence interval excludes zero
+
+
+def test_segment_psd_equals_scipy_welch_on_the_same_frames():
+    """One pass of frames on a global grid gives, per segment, scipy's Welch of the frames inside it."""
+    from scipy import signal
+
+    from paraspinal.features.spectral import segment_psd
+
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((3, 20000))
+    fs, nps, hop = 2000.0, 1000, 500
+    segs = np.array([[0, 6000], [500, 9000], [10000, 10800], [12345, 20000]])
+    psd_sum, n_frames = segment_psd(x, fs, segs, nps, chunk_frames=7)  # small chunks cross segments
+    assert n_frames.tolist() == [11, 16, 0, 14]
+    for i, (a, b) in enumerate(segs):
+        if n_frames[i] == 0:
+            continue
+        start = -(-a // hop) * hop
+        stop = ((b - nps) // hop) * hop + nps
+        _, ref = signal.welch(x[:, start:stop], fs=fs, window="hann", nperseg=nps, noverlap=nps // 2, axis=-1)
+        np.testing.assert_allclose(psd_sum[:, i] / n_frames[i], ref, rtol=1e-10, atol=0)

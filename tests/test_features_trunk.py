@@ -103,3 +103,17 @@ def test_spasm_inserted_bursts_are_found():
     for row in ev.itertuples():
         assert any(row.channel in b["channels"] and row.onset < b["onset"] + b["duration"] + 0.3
                    and row.onset + row.duration > b["onset"] - 0.3 for b in truth)
+
+
+def test_lr_xcorr_matches_brute_force_lagged_products():
+    from paraspinal.features.trunk import lr_xcorr
+
+    rng = np.random.default_rng(8)
+    left = rng.standard_normal(300)
+    right = np.roll(left, 7) + 0.1 * rng.standard_normal(300)
+    a, b = left - left.mean(), right - right.mean()
+    den = np.sqrt((a * a).sum() * (b * b).sum())
+    brute = max((float(np.sum(a[max(0, -t):300 - max(0, t)] * b[max(0, t):300 - max(0, -t)]) / den), t)
+                for t in range(-50, 51))
+    r, lag = lr_xcorr(left, right, 100.0, 0.5)
+    assert r == pytest.approx(brute[0], rel=1e-12) and lag == pytest.approx(brute[1] / 100.0)

@@ -402,7 +402,26 @@ def _runs(mask: np.ndarray) -> np.ndarray:
     return d.reshape(-1, 2)
 
 
-def _angle_signal(rec: Recording, channel: str | None) -> tuple[np.ndarray, str]:
+def angle_signal(rec: Recording, channel: str | None = None) -> tuple[np.ndarray, str]:
+    """The trunk-angle channel of a recording, in degrees.
+
+    Parameters
+    ----------
+    rec : Recording
+        A recording with a trunk-angle channel (``TRUNK_ANGLE`` by default).
+    channel : str, optional
+        Another channel name holding the angle.
+
+    Returns
+    -------
+    (ndarray, str)
+        The angle samples (degrees) and the channel's name.
+
+    Raises
+    ------
+    ChannelError
+        No such channel, or no ``TRUNK_ANGLE`` when ``channel`` is None.
+    """
     names = rec.ch_names
     if channel is None:
         if "TRUNK_ANGLE" in names:
@@ -486,7 +505,7 @@ def from_angle(angle: Recording | np.ndarray, sfreq: float | None = None, *, cha
         ``standing``, ``flexion``, ``full_flexion``, ``extension``.
     """
     if isinstance(angle, Recording):
-        theta, _ = _angle_signal(angle, channel)
+        theta, _ = angle_signal(angle, channel)
         fs = angle.sfreq
     else:
         theta = np.asarray(angle, dtype=float)

@@ -334,3 +334,74 @@ def fatigue_slope(data: np.ndarray, sfreq: float, *, window_s: float = 1.0, step
         r2 = np.where(sst > 0, 1 - ssr / sst, np.nan)
     return {"slope": b1, "ci_low": lo, "ci_high": hi, "initial": b0, "slope_pct": 100 * b1 / b0,
             "ci_low_pct": 100 * lo / b0, "ci_high_pct": 100 * hi / b0, "n_windows": np.full(b1.shape, n), "r2": r2}
+
+
+def segment_psd(x: np.ndarray, sfreq: float, segments: np.ndarray, nperseg: int,
+                chunk_frames: int = 1024) -> tuple[np.ndarray, np.ndarray]:
+    """Welch power spectra of many segments of one recording, from one pass of frames.
+
+    Welch's estimate (Welch 1967, IEEE Trans Audio Electroacoust 15:70-73) averages modified
+    periodograms of overlapping frames: a Hann window, 50 % overlap, the frame's mean removed,
+    one-sided density scaling — as :func:`scipy.signal.welch` with ``window="hann",
+    noverlap=nperseg // 2``. Here the frames lie on one grid for the whole recording (frame
+    ``j`` starts at sample ``j * hop``, ``hop = nperseg // 2``), are computed once, and each
+    segment averages the frames that lie wholly inside it. Compared with running Welch on each
+    segment, the frames are aligned to the recording rather than to the segment's first sample
+    (at most ``hop - 1`` samples of a segment's edges are unused); the estimator is the same.
+
+    Parameters
+    ----------
+    x : ndarray, shape (n_channels, n_samples)
+        Signals (any unit U).
+    sfreq : float
+        Sampling rate (Hz).
+    segments : ndarray, shape (n_segments, 2)
+        ``[start, stop)`` sample indices.
+    nperseg : int
+        Frame length (samples).
+    chunk_frames : int
+        Frames transformed at a time (bounds memory).
+
+    Returns
+    -------
+    psd_sum : ndarray, shape (n_channels, n_segments, nperseg // 2 + 1)
+        Sum over each segment's frames of the one-sided PSD (U²/Hz); divide by ``n_frames``.
+    n_frames : ndarray of int, shape (n_segments,)
+        Frames inside each segment (0 when the segment is shorter than a frame).
+    """
+    from numpy.lib.stride_tricks import sliding_window_view
+    from scipy import fft as _fft
+    from scipy.signal import get_window
+
+    x = np.asarray(x, dtype=float)
+    n_ch, n = x.shape
+    hop = nperseg - nperseg // 2
+    nf = nperseg // 2 + 1
+    segments = np.asarray(segments, dtype=np.int64).reshape(-1, 2)
+    out = np.zeros((n_ch, len(segments), nf))
+    first = -(-segments[:, 0] // hop)                       # first frame starting inside
+    last = (segments[:, 1] - nperseg) // hop                # last frame ending inside
+    n_frames = np.maximum(last - first + 1, 0)
+    if n < nperseg or not n_frames.any():
+        return out, n_frames
+    win = get_window("hann", nperseg)
+    scale = 1.0 / (sfreq * (win * win).sum())
+    total = 1 + (n - nperseg) // hop
+    frames = sliding_window_view(x, nperseg, axis=-1)[:, ::hop]   # view, (n_ch, total, nperseg)
+    for f0 in range(0, total, chunk_frames):
+        f1 = min(total, f0 + chunk_frames)
+        inside = (n_frames > 0) & (first < f1) & (last >= f0)
+        if not inside.any():
+            continue
+        blk = frames[:, f0:f1]
+        blk = (blk - blk.mean(axis=-1, keepdims=True)) * win
+        spec = _fft.rfft(blk, axis=-1, workers=-1)
+        power = spec.real ** 2 + spec.imag ** 2
+        power *= scale
+        power[..., 1:(nf - 1 if nperseg % 2 == 0 else nf)] *= 2.0     # one-sided
+        csum = np.concatenate([np.zeros((n_ch, 1, nf)), np.cumsum(power, axis=1)], axis=1)
+        for i in np.flatnonzero(inside):
+            a = max(first[i], f0) - f0
+            b = min(last[i] + 1, f1) - f0
+            out[:, i] += csum[:, b] - csum[:, a]
+    return out, n_frames

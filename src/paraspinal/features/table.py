@@ -33,7 +33,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import signal as _sig
 
 from .. import phases as _ph
 from ..channels import EXTENSORS, agonist_antagonist_pairs, bilateral_pairs
@@ -377,14 +376,14 @@ def compute(
             from ..preprocessing import linear_envelope_array
 
             env[c0:c0 + len(blk)] = linear_envelope_array(x, fs)[:, centres]
+        if need_spec:
+            p_sum, n_fr = _sp.segment_psd(x, fs, seg, nps)
+            psd[c0:c0 + len(blk)] = p_sum / np.maximum(n_fr, 1)[None, :, None]
+            nwin[:] = n_fr
         for i, (a, b) in enumerate(seg):
             xs = x[:, a:b]
             sumsq[c0:c0 + len(blk), i] = np.einsum("ij,ij->i", xs, xs)
             sumabs[c0:c0 + len(blk), i] = np.abs(xs).sum(axis=1)
-            if need_spec and b - a >= nps:
-                _, p = _sig.welch(xs, fs=fs, window="hann", nperseg=nps, noverlap=nps // 2, axis=-1)
-                psd[c0:c0 + len(blk), i] = p
-                nwin[i] = 1 + (b - a - nps) // (nps - nps // 2)
             if i in fat_res:
                 try:
                     r = _sp.fatigue_slope(xs, fs, window_s=fatigue_window, band=band)
@@ -453,7 +452,7 @@ def compute(
     angle = None
     if "TRUNK_ANGLE" in rec.ch_names and (want & set(_FRP) or want & set(_ANG)):
         try:
-            angle = _ph._angle_signal(rec, "TRUNK_ANGLE")[0][centres]
+            angle = _ph.angle_signal(rec, "TRUNK_ANGLE")[0][centres]
         except ChannelError:
             angle = None
     if ext_rows and cycles and want & set(_FRP):
