@@ -7,13 +7,14 @@ A research toolkit, not a diagnostic device: paraspinal sEMG as a diagnostic tes
 low-back pain is investigational.
 """
 
-from . import channels, errors, features, io, norms, phases, pipeline, preprocessing, synth
+from . import channels, errors, features, io, norms, phases, pipeline, preprocessing, study, synth
 from ._version import __version__
 from .channels import parse_channel_name
 from .errors import ParaspinalError, ParaspinalWarning
 from .features import analyze
 from .io import read, write
 from .pipeline import Pipeline, preprocess
+from .study import run_study
 from .recording import Recording
 
 
@@ -43,6 +44,8 @@ __all__ = [
     "features",
     "analyze",
     "norms",
+    "study",
+    "run_study",
     "view",
     "ParaspinalError",
     "ParaspinalWarning",

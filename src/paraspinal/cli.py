@@ -1,6 +1,7 @@
 """The ``paraspinal`` command: a thin face over the library.
 
-``paraspinal --version``, ``paraspinal info FILE``; later: ``study``, ``synth``, ``view``.
+``paraspinal --version``, ``paraspinal info FILE``, ``paraspinal synth study``,
+``paraspinal study run|report``; later: ``view``.
 """
 
 from __future__ import annotations
@@ -154,6 +155,69 @@ def synth_study(out: Path, n_controls: int, n_patients: int, seed: int, powerlin
     n_files = len(list(Path(root).rglob("*_emg.edf")))
     click.echo(f"Wrote {n_files} recordings of {n_controls + n_patients} subjects to {root}")
     click.echo(f"Ground truth: {Path(root) / 'derivatives' / 'groundtruth'}")
+
+
+@main.group()
+def study() -> None:
+    """Process a whole study: every recording, in parallel, resumable; tables and an HTML report.
+
+    \b
+    Exit status of `study run`: 0 all recordings processed, 1 some failed (see
+    OUT/errors.csv), 2 usage or fatal error (nothing or not everything written).
+    """
+
+
+@study.command("run")
+@click.argument("study_dir", metavar="STUDY", type=click.Path(exists=True, path_type=Path))
+@click.option("-o", "--out", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="Output folder (created; outside the study folder).")
+@click.option("--pipeline", "pipeline_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              default=None, help="Pipeline TOML (default: band-pass 20-450 Hz, powerline auto, ECG template).")
+@click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
+              help="Local worker processes [default: the CPUs available]; 1 runs in this process.")
+@click.option("--scheduler", default=None, metavar="ADDRESS",
+              help="Run the tasks on a Dask distributed cluster, e.g. tcp://10.0.0.5:8786.")
+@click.option("--manifest", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="Manifest CSV describing the recordings (default: STUDY/manifest.csv if present, else BIDS).")
+@click.option("--no-cache", is_flag=True, help="Recompute every recording (the cache is refreshed).")
+@click.option("--rehash", is_flag=True,
+              help="Hash every input file again, even those whose size, times and inode did not change.")
+@click.option("--no-report", is_flag=True, help="Do not write OUT/report/.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar and no summary.")
+def study_run(study_dir: Path, out: Path, pipeline_file: Path | None, jobs: int | None, scheduler: str | None,
+              manifest: Path | None, no_cache: bool, rehash: bool, no_report: bool, quiet: bool) -> None:
+    """Run read -> QC -> preprocess -> phases -> features on every recording of STUDY.
+
+    STUDY is a BIDS-EMG dataset, a folder with a manifest.csv, or a manifest file. Writes
+    OUT/features.parquet (+ .csv), qc.parquet, errors.csv, provenance.json, cache/ and report/.
+    """
+    from . import study as _study
+
+    st = _study.discover(study_dir, manifest=manifest)
+    res = _study.run_study(st, out, pipeline=pipeline_file, jobs=jobs, scheduler=scheduler,
+                           use_cache=not no_cache, report=not no_report, progress=not quiet, rehash=rehash)
+    if not quiet:
+        click.echo(f"{res.n_recordings} recordings: {res.n_ok} ok, {res.n_failed} failed "
+                   f"({res.n_cached} from cache, {res.n_computed} computed) in {res.seconds:.1f} s")
+        click.echo(f"Features: {res.out / 'features.parquet'}")
+        if res.n_failed:
+            click.echo(f"Failures: {res.out / 'errors.csv'}")
+            for row in res.errors.head(5).itertuples(index=False):
+                click.echo(f"  {row.reason}", err=True)
+        if res.report is not None:
+            click.echo(f"Report:   {res.report}")
+    sys.exit(res.exit_code)
+
+
+@study.command("report")
+@click.argument("out", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--force", is_flag=True, help="Regenerate every page and figure.")
+def study_report(out: Path, force: bool) -> None:
+    """(Re)write OUT/report/index.html from the outputs of `paraspinal study run`."""
+    from .report import write_report
+
+    path = write_report(out, force=force)
+    click.echo(f"Report: {path}")
 
 
 if __name__ == "__main__":  # pragma: no cover
