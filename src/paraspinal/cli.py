@@ -220,5 +220,65 @@ def study_report(out: Path, force: bool) -> None:
     click.echo(f"Report: {path}")
 
 
+@main.group()
+def norms() -> None:
+    """Normative reference from a study's controls, and group statistics."""
+
+
+@norms.command("build")
+@click.argument("out", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--group", default="control", show_default=True, help="Group whose subjects form the reference.")
+@click.option("--envelopes/--no-envelopes", default=True, show_default=True,
+              help="Also build the time-normalised envelope bands from the reference group's recordings.")
+def norms_build(out: Path, group: str, envelopes: bool) -> None:
+    """Build OUT/norms/ (reference statistics and envelope bands) and OUT/group_stats from a processed study OUT."""
+    import json as _json
+
+    from . import norms as _norms
+    from .study import write_group_statistics
+
+    paths = None
+    if envelopes:
+        prov_path = out / "provenance.json"
+        if not prov_path.is_file():
+            raise click.UsageError(f"{out} has no provenance.json: run `paraspinal study run STUDY -o {out}` first")
+        prov = _json.loads(prov_path.read_text(encoding="utf-8"))
+        root = Path(prov.get("study", {}).get("root", ""))
+        paths = [str(Path(r["path"]) if Path(r["path"]).is_absolute() else root / r["path"])
+                 for r in prov.get("recordings", []) if r.get("group") == group and r.get("status") == "ok"]
+    reference = _norms.build_from_study(out, group=group, envelopes=paths)
+    click.echo(f"Normative reference ({group}, {reference.n_subjects} subjects): {out / 'norms'}")
+    status = write_group_statistics(out)
+    click.echo(f"Group statistics: {out / 'group_stats.parquet'}" if status == "written" else f"Group statistics {status}")
+
+
+@main.command("view")
+@click.argument("file", required=False, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--study", "study_out", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
+              help="Processed study folder (paraspinal study run -o OUT): guarding panel against its controls.")
+@click.option("--subject", default=None, help="Subject id in --study, e.g. 07.")
+@click.option("--task", default=None, help="Task of the subject's recording (default frt when present).")
+@click.option("--window", default=10.0, show_default=True, type=float, help="Seconds shown.")
+@click.option("--mode", type=click.Choice(["raw", "conditioned", "envelope"]), default="raw", show_default=True)
+def view_cmd(file: Path | None, study_out: Path | None, subject: str | None, task: str | None, window: float,
+             mode: str) -> None:
+    """Browse a recording, edit its phases (saved to an events.tsv sidecar), see guarding.
+
+    \b
+    paraspinal view FILE
+    paraspinal view --study OUT --subject ID [--task frt] [FILE]
+    """
+    from .viewer import open_file, open_study
+
+    if study_out is not None:
+        if subject is None:
+            raise click.UsageError("--study needs --subject")
+        open_study(study_out, subject, task=task, path=file, window=window, mode=mode)
+    elif file is None:
+        raise click.UsageError("give a FILE, or --study OUT --subject ID")
+    else:
+        open_file(file, window=window, mode=mode)
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -26,6 +26,7 @@ import hashlib
 import json
 import os
 import re
+import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -288,7 +289,8 @@ def _feature_tables(feats: pd.DataFrame) -> list[dict[str, Any]]:
 
 
 def _subject_page(out: Path, rdir: Path, subject: str, recs: list[dict[str, Any]],
-                  feats: pd.DataFrame, qc: pd.DataFrame, errors: list[dict[str, Any]], nav: dict) -> None:
+                  feats: pd.DataFrame, qc: pd.DataFrame, errors: list[dict[str, Any]], nav: dict,
+                  guarding: dict[str, Any] | None = None) -> None:
     env = _env()
     slug = _slug(subject)
     figures = []
@@ -319,8 +321,64 @@ def _subject_page(out: Path, rdir: Path, subject: str, recs: list[dict[str, Any]
     html = env.get_template("subject.html.j2").render(
         subject=subject, group=recs[0].get("group") if recs else None, recordings=recs, figures=figures,
         qc_columns=qcols, qc_rows=qrows, feature_tables=_feature_tables(feats), errors=errors, nav=nav,
-        version=__version__)
+        guarding=guarding, version=__version__)
     _write_text(rdir / "subjects" / f"sub-{slug}.html", html)
+
+
+# ----------------------------------------------------------------------------- norms
+def _guarding_profiles(feats: pd.DataFrame, subjects: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """Each subject's guarding profile against the study's controls (paraspinal.norms).
+
+    Patients are scored against all controls; a control against the other controls (left
+    out of its own reference). Needs at least two reference controls.
+    """
+    from . import norms
+
+    out: dict[str, dict[str, Any]] = {}
+    if not len(feats) or "group" not in feats:
+        return out
+    controls = feats[feats["group"] == "control"]
+    n_controls = int(controls["subject"].nunique())
+    all_controls_ref = None
+    for s in subjects:
+        mine = feats[feats["subject"] == s]
+        if not len(mine):
+            continue
+        is_control = bool((mine["group"] == "control").any())
+        n_ref = n_controls - (1 if is_control else 0)
+        if n_ref < 2:
+            out[s] = {"note": f"no guarding profile: it needs at least 2 reference controls, the study has {n_ref}"}
+            continue
+        if is_control:
+            ref = norms.build_reference(controls[controls["subject"] != s])
+        else:
+            all_controls_ref = all_controls_ref or norms.build_reference(controls)
+            ref = all_controls_ref
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            gp = norms.guarding_profile(norms.score(feats, ref, subject=s))
+        rows = [{"label": r.label, "flag": bool(r.flag), "strength": _num(r.strength), "reason": r.reason}
+                for r in gp.itertuples(index=False)]
+        out[s] = {"rows": rows, "disclaimer": gp.attrs.get("disclaimer", "research measure, not a diagnosis"),
+                  "reference": f"{n_ref} controls" + (" (this subject left out)" if is_control else "")}
+    return out
+
+
+_GROUP_STAT_COLUMNS = ("task", "phase", "channel", "feature", "n_control", "n_patient", "mean_control",
+                       "mean_patient", "hedges_g", "g_ci_low", "g_ci_high", "auc", "mwu_p", "q_fdr")
+
+
+def _group_stat_rows(out: Path, n: int = 30) -> tuple[list[str], list[list[str]], int]:
+    """The ``n`` strongest group differences of ``OUT/group_stats.parquet`` (by q, then |g|)."""
+    path = out / "group_stats.parquet"
+    if not path.is_file():
+        return [], [], 0
+    gs = pd.read_parquet(path)
+    cols = [c for c in _GROUP_STAT_COLUMNS if c in gs.columns]
+    order = gs.assign(_abs_g=gs["hedges_g"].abs()).sort_values(["q_fdr", "_abs_g"], ascending=[True, False],
+                                                              na_position="last", kind="stable")
+    rows = [[_num(v) for v in r] for r in order[cols].head(n).itertuples(index=False)]
+    return cols, rows, len(gs)
 
 
 # ----------------------------------------------------------------------------- main entry
@@ -426,8 +484,9 @@ def write_report(out: str | os.PathLike, *, force: bool = False, features: Seque
     todo = []
     for i, s in enumerate(order):
         rs = subjects[s]
-        stamp = hashlib.sha256(json.dumps([_REPORT_VERSION, [(r.get("path"), r.get("key"), r.get("status"),
-                                                              r.get("reason")) for r in rs]]).encode()).hexdigest()
+        # a subject's guarding profile depends on every control: re-render when the outputs change
+        stamp = hashlib.sha256(json.dumps([_REPORT_VERSION, fp, [(r.get("path"), r.get("key"), r.get("status"),
+                                                                  r.get("reason")) for r in rs]]).encode()).hexdigest()
         page = rdir / "subjects" / f"sub-{_slug(s)}.html"
         nav = {"prev": f"sub-{_slug(order[i - 1])}.html" if i > 0 else None,
                "next": f"sub-{_slug(order[i + 1])}.html" if i + 1 < len(order) else None}
@@ -441,6 +500,8 @@ def write_report(out: str | os.PathLike, *, force: bool = False, features: Seque
                       "n": len(rs), "n_ok": n_ok, "tasks": ", ".join(sorted({str(r.get("task")) for r in rs})),
                       "qc": qs})
 
+    profiles = _guarding_profiles(feats, [t[2] for t in todo])
+    todo = [t + (profiles.get(t[2]),) for t in todo]
     _run_pages(todo, jobs)
 
     # overview
@@ -449,6 +510,7 @@ def write_report(out: str | os.PathLike, *, force: bool = False, features: Seque
     flagged_rows = [[_num(v) for v in r] for r in
                     flagged[["subject", "session", "task", "run", "channel", "qc", "reason"]].itertuples(index=False)
                     ][:300] if len(flagged) else []
+    gs_cols, gs_rows, gs_total = _group_stat_rows(out)
     groups = {}
     for p in pages:
         groups.setdefault(p["group"] or "(none)", 0)
@@ -456,7 +518,8 @@ def write_report(out: str | os.PathLike, *, force: bool = False, features: Seque
     html = env.get_template("index.html.j2").render(
         prov=prov, pages=pages, groups=groups, qc_counts=qc_counts, flagged=flagged_rows,
         n_flagged=len(flagged), errors=errors.to_dict(orient="records"), group_figs=group_figs,
-        summary=summary, version=__version__, n_rows=len(feats))
+        summary=summary, version=__version__, n_rows=len(feats), gs_columns=gs_cols, gs_rows=gs_rows,
+        gs_total=gs_total)
     _write_text(rdir / "index.html", html)
     _write_text(state_path, json.dumps(new_state, indent=1, default=str) + "\n")
     return rdir / "index.html"

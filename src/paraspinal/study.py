@@ -62,6 +62,7 @@ from .errors import ChannelError, ParameterError, ParaspinalError, ParaspinalWar
 from .pipeline import Pipeline
 
 __all__ = [
+    "write_group_statistics",
     "RecordingTask",
     "Study",
     "RecordingResult",
@@ -1133,6 +1134,9 @@ def run_study(
         skipped = use_cache and _outputs_current(out, fingerprint)
         if not skipped:
             _write_outputs(out, records, cache, errors)
+            group_stats = write_group_statistics(out)
+        else:
+            group_stats = "unchanged"
         finished = _now()
         seconds = time.perf_counter() - t_start
         sizes = {n: (out / n).stat().st_size for n in _OUTPUT_FILES if (out / n).is_file()}
@@ -1140,6 +1144,7 @@ def run_study(
         prov = _provenance(st, pipe, records, how, jobs, scheduler, fopts, popts, started, finished, seconds,
                            fingerprint, skipped, sizes)
         prov["parent_cpu_s"] = round(cpu.user + cpu.system, 2)
+        prov["group_statistics"] = group_stats
         _write_text_atomic(out / "provenance.json", json.dumps(prov, indent=1, default=str) + "\n")
         result = StudyResult(out=out, n_recordings=len(records), n_ok=prov["n_ok"], n_failed=prov["n_failed"],
                              n_cached=prov["n_cached"], n_computed=prov["n_computed"], errors=errors,
@@ -1158,6 +1163,45 @@ def run_study(
                 result.report = write_report(out, jobs=jobs)
         result.seconds = time.perf_counter() - t_start
     return result
+
+
+def write_group_statistics(out: str | os.PathLike, *, groups: tuple[str, str] = ("control", "patient"),
+                           min_subjects: int = 2) -> str:
+    """Write ``OUT/group_stats.parquet`` and ``.csv``: controls against patients, per feature.
+
+    One row per task x phase x muscle x side x channel x feature, from
+    :func:`paraspinal.norms.group_statistics` (group means and SDs, Hedges' g with its 95 % CI,
+    Welch t, Mann-Whitney U, Benjamini-Hochberg q, ROC AUC with bootstrap CI, Youden cut-off).
+    When either group has fewer than ``min_subjects`` subjects, stale files are removed and
+    nothing is written.
+
+    Parameters
+    ----------
+    out : path-like
+        A study output folder holding ``features.parquet``.
+    groups : (str, str)
+        Reference group and comparison group.
+    min_subjects : int
+        Subjects needed in each group.
+
+    Returns
+    -------
+    str
+        ``"written"``, or why nothing was written (recorded in provenance.json).
+    """
+    from . import norms
+
+    out = Path(out)
+    targets = [out / "group_stats.parquet", out / "group_stats.csv"]
+    feats = pd.read_parquet(out / "features.parquet") if (out / "features.parquet").is_file() else None
+    counts = feats.groupby("group")["subject"].nunique() if feats is not None and len(feats) else pd.Series()
+    have = {g: int(counts.get(g, 0)) for g in groups}
+    if min(have.values()) < min_subjects:
+        for t in targets:
+            t.unlink(missing_ok=True)
+        return f"not written: needs at least {min_subjects} subjects in each of {list(groups)}, found {have}"
+    norms.write_group_stats(norms.group_statistics(feats, groups=groups), out)
+    return "written"
 
 
 def _stat_sig(f: str) -> list[int] | None:
@@ -1231,7 +1275,8 @@ def _outputs_fingerprint(records: list[dict[str, Any]]) -> str:
     return hashlib.sha256(_canon([_OUTPUT_VERSION, items]).encode("utf-8")).hexdigest()
 
 
-_OUTPUT_FILES = ("features.parquet", "features.csv", "qc.parquet", "errors.csv")
+_OPTIONAL_OUTPUTS = ("group_stats.parquet", "group_stats.csv")
+_OUTPUT_FILES = ("features.parquet", "features.csv", "qc.parquet", "errors.csv") + _OPTIONAL_OUTPUTS
 
 
 def _outputs_current(out: Path, fingerprint: str) -> bool:
@@ -1245,6 +1290,8 @@ def _outputs_current(out: Path, fingerprint: str) -> bool:
         return False
     for name in _OUTPUT_FILES:
         p = out / name
+        if name not in sizes and name in _OPTIONAL_OUTPUTS and not p.is_file():
+            continue  # group statistics are only written when both groups are present
         if not p.is_file() or p.stat().st_size != sizes.get(name):
             return False
     return True
