@@ -51,7 +51,7 @@ from ..channels import MUSCLES, SIDES
 from ..errors import ChannelError, ParameterError, ReadError, WriteError
 from ..recording import Recording, unit_scale
 
-__all__ = ["apply_sidecars", "read_bids", "write_bids", "parse_entities"]
+__all__ = ["apply_sidecars", "read_bids", "write_bids", "parse_entities", "events_to_phases"]
 
 _NA = "n/a"
 _LABEL = re.compile(r"^[A-Za-z0-9]+$")
@@ -235,7 +235,28 @@ def _apply_channels(rec: Recording, tsv: pd.DataFrame, file: Path) -> Recording:
     return Recording(raw, table, rec.meta)
 
 
-def _apply_events(rec: Recording, tsv: pd.DataFrame, file: Path) -> Recording:
+def events_to_phases(tsv: pd.DataFrame, file: str | os.PathLike | None = None) -> pd.DataFrame:
+    """Turn a BIDS ``events.tsv`` table into a phase table.
+
+    Parameters
+    ----------
+    tsv : pandas.DataFrame
+        The events table read as text (``onset``, ``duration`` in seconds; ``trial_type``;
+        optional ``cycle``; ``n/a`` for missing values).
+    file : path-like, optional
+        Named in errors.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``onset, duration, phase, cycle`` (``cycle`` nullable integer; rows without a
+        ``trial_type`` column are called ``"event"``).
+
+    Raises
+    ------
+    ReadError
+        ``onset`` or ``duration`` missing or not numeric.
+    """
     if not {"onset", "duration"} <= set(tsv.columns):
         raise ReadError("events.tsv lacks onset or duration", file=file, hint="BIDS requires both columns")
     try:
@@ -244,11 +265,15 @@ def _apply_events(rec: Recording, tsv: pd.DataFrame, file: Path) -> Recording:
     except ValueError as err:
         raise ReadError(f"events.tsv has a non-numeric onset or duration: {err}", file=file,
                         hint="onset and duration are seconds") from err
-    phase = tsv["trial_type"] if "trial_type" in tsv.columns else pd.Series(["event"] * len(tsv))
-    cycle = (tsv["cycle"].map(lambda c: None if _opt(c) is None else int(float(c)))
+    phase = tsv["trial_type"].astype(str).tolist() if "trial_type" in tsv.columns else ["event"] * len(tsv)
+    cycle = ([None if _opt(c) is None else int(float(c)) for c in tsv["cycle"]]
              if "cycle" in tsv.columns else [None] * len(tsv))
-    phases = pd.DataFrame({"onset": onset, "duration": duration, "phase": list(phase), "cycle": list(cycle)})
-    return rec.with_phases(phases)
+    return pd.DataFrame({"onset": onset, "duration": duration, "phase": phase,
+                         "cycle": pd.array(cycle, dtype="Int64")})
+
+
+def _apply_events(rec: Recording, tsv: pd.DataFrame, file: Path) -> Recording:
+    return rec.with_phases(events_to_phases(tsv, file))
 
 
 def read_bids(

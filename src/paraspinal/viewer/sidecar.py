@@ -167,18 +167,9 @@ def load_phases(path: str | os.PathLike) -> pd.DataFrame:
         tsv = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False, na_filter=False)
     except (OSError, ValueError, pd.errors.ParserError) as err:
         raise ReadError(f"could not read the phase sidecar: {err}", file=path) from err
-    if not {"onset", "duration"} <= set(tsv.columns):
-        raise ReadError("the phase sidecar lacks onset or duration", file=path, hint="it must be an events.tsv table")
-    try:
-        onset = tsv["onset"].astype(float).to_numpy()
-        duration = pd.to_numeric(tsv["duration"].replace(_NA, "0")).to_numpy(dtype=float)
-    except ValueError as err:
-        raise ReadError(f"non-numeric onset or duration: {err}", file=path) from err
-    phase = tsv["trial_type"].astype(str).tolist() if "trial_type" in tsv else ["event"] * len(tsv)
-    cyc: Any = ([None if c in ("", _NA) else int(float(c)) for c in tsv["cycle"]] if "cycle" in tsv
-                else [None] * len(tsv))
-    return pd.DataFrame({"onset": onset, "duration": duration, "phase": phase,
-                         "cycle": pd.array(cyc, dtype="Int64")})
+    from ..io.bids import events_to_phases
+
+    return events_to_phases(tsv, path)
 
 
 def apply_phases(rec: Recording, path: str | os.PathLike | None = None) -> Recording:
