@@ -326,11 +326,18 @@ def _subject_page(out: Path, rdir: Path, subject: str, recs: list[dict[str, Any]
 
 
 # ----------------------------------------------------------------------------- norms
+#: Up to this many controls, each control is scored against the others (leave-one-out);
+#: above it, against all controls including itself (its z shrinks by at most sqrt(29/30)),
+#: because one reference per control would cost O(n_controls) reference builds.
+LOO_MAX_CONTROLS = 30
+
+
 def _guarding_profiles(feats: pd.DataFrame, subjects: Sequence[str]) -> dict[str, dict[str, Any]]:
     """Each subject's guarding profile against the study's controls (paraspinal.norms).
 
     Patients are scored against all controls; a control against the other controls (left
-    out of its own reference). Needs at least two reference controls.
+    out of its own reference) while the study has at most :data:`LOO_MAX_CONTROLS`, else
+    against all controls. Needs at least two reference controls.
     """
     from . import norms
 
@@ -339,28 +346,32 @@ def _guarding_profiles(feats: pd.DataFrame, subjects: Sequence[str]) -> dict[str
         return out
     controls = feats[feats["group"] == "control"]
     n_controls = int(controls["subject"].nunique())
+    loo = n_controls <= LOO_MAX_CONTROLS
     all_controls_ref = None
+    by_subject = dict(tuple(feats.groupby("subject", sort=False)))
     for s in subjects:
-        mine = feats[feats["subject"] == s]
-        if not len(mine):
+        mine = by_subject.get(s)
+        if mine is None or not len(mine):
             continue
         is_control = bool((mine["group"] == "control").any())
-        n_ref = n_controls - (1 if is_control else 0)
+        n_ref = n_controls - (1 if is_control and loo else 0)
         if n_ref < 2:
             out[s] = {"note": f"no guarding profile: it needs at least 2 reference controls, the study has {n_ref}"}
             continue
-        if is_control:
+        if is_control and loo:
             ref = norms.build_reference(controls[controls["subject"] != s])
+            which = f"{n_ref} controls (this subject left out)"
         else:
             all_controls_ref = all_controls_ref or norms.build_reference(controls)
             ref = all_controls_ref
+            which = f"{n_ref} controls" + (" (this subject included)" if is_control else "")
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            gp = norms.guarding_profile(norms.score(feats, ref, subject=s))
+            gp = norms.guarding_profile(norms.score(mine, ref, subject=s))
         rows = [{"label": r.label, "flag": bool(r.flag), "strength": _num(r.strength), "reason": r.reason}
                 for r in gp.itertuples(index=False)]
         out[s] = {"rows": rows, "disclaimer": gp.attrs.get("disclaimer", "research measure, not a diagnosis"),
-                  "reference": f"{n_ref} controls" + (" (this subject left out)" if is_control else "")}
+                  "reference": which}
     return out
 
 
