@@ -258,3 +258,20 @@ def test_write_group_stats_atomic(tmp_path, two_groups):
                 "mean_patient", "sd_patient", "hedges_g", "g_ci_low", "g_ci_high", "welch_t", "welch_p", "mwu_u",
                 "mwu_p", "q_fdr", "auc", "auc_ci_low", "auc_ci_high", "cutoff", "sensitivity", "specificity"}
     assert expected <= set(back.columns)
+
+
+@pytest.mark.parametrize("nx, ny", [(6, 6), (40, 25), (7, 3)])
+def test_auc_bootstrap_equals_ranking_each_resample(nx, ny):
+    """The counts-and-comparison-matrix AUC equals ranking every resample (mid-ranks for ties)."""
+    from scipy import stats as st
+
+    from paraspinal.norms.stats import auc_bootstrap_ci
+
+    rng = np.random.default_rng(nx * 100 + ny)
+    x = np.round(rng.normal(size=nx), 1)  # rounding makes ties
+    y = np.round(rng.normal(0.5, size=ny), 1)
+    g = np.random.default_rng(0)  # the same draws as auc_bootstrap_ci(..., rng=0)
+    ix, iy = g.integers(0, nx, (2000, nx)), g.integers(0, ny, (2000, ny))
+    ranks = st.rankdata(np.concatenate([x[ix], y[iy]], axis=1), axis=1)
+    a = (ranks[:, nx:].sum(axis=1) - ny * (ny + 1) / 2) / (nx * ny)
+    np.testing.assert_allclose(auc_bootstrap_ci(x, y, rng=0), np.quantile(a, [0.025, 0.975]), atol=1e-12)

@@ -713,6 +713,10 @@ def _run_task(payload: dict[str, Any]) -> dict[str, Any]:
         res = process_recording(payload["path"], payload["pipeline"], payload["reader_options"],
                                 meta=payload["meta"], feature_options=payload["feature_options"],
                                 phase_options=payload["phase_options"], display_rate=payload["display_rate"])
+        if payload.get("stage_dir"):
+            work = _stage_entry(Path(payload["stage_dir"]), payload["key"], res.features, res.qc, res.info,
+                                res.display)
+            return {"key": payload["key"], "status": "ok", "staged": str(work)}
         return {"key": payload["key"], "status": "ok", "features": res.features, "qc": res.qc, "info": res.info,
                 "display": res.display}
     except ParaspinalError as err:
@@ -730,6 +734,32 @@ def _run_task(payload: dict[str, Any]) -> dict[str, Any]:
 
 
 # ============================================================================ cache
+def _stage_entry(tmp: Path, key: str, features: pd.DataFrame, qc: pd.DataFrame, info: Mapping[str, Any],
+                 display: Mapping[str, np.ndarray] | None) -> Path:
+    """Write a cache entry's files into a fresh folder under ``tmp`` and return it.
+
+    Local workers stage their own entries, so the parent only renames them into place (one
+    ``os.replace``) instead of serialising, receiving and writing every result on the cores the
+    workers need. A worker killed while staging leaves a folder in ``tmp`` that is never
+    published and is removed at the next run.
+    """
+    tmp.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=f"{key[:16]}-", dir=tmp))
+    try:
+        _write_parquet(features, work / "features.parquet")
+        _write_parquet(qc, work / "qc.parquet")
+        if display is not None:
+            np.savez(work / "display.npz", **display)
+        with open(work / "info.json", "w", encoding="utf-8") as fh:
+            json.dump(info, fh, indent=1, default=str)
+            fh.flush()
+            os.fsync(fh.fileno())
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
+    return work
+
+
 class _Cache:
     """Cache entries ``root/<kk>/<key>/{features.parquet, qc.parquet, info.json, display.npz}``."""
 
@@ -749,20 +779,16 @@ class _Cache:
 
     def put(self, key: str, features: pd.DataFrame, qc: pd.DataFrame, info: Mapping[str, Any],
             display: Mapping[str, np.ndarray] | None, *, replace: bool = False) -> None:
-        final = self.entry(key)
-        if (final / "info.json").is_file() and not replace:
+        if self.has(key) and not replace:
             return
-        self.tmp.mkdir(parents=True, exist_ok=True)
-        work = Path(tempfile.mkdtemp(prefix=f"{key[:16]}-", dir=self.tmp))
+        self.adopt(key, _stage_entry(self.tmp, key, features, qc, info, display), replace=replace)
+
+    def adopt(self, key: str, work: Path, *, replace: bool = False) -> None:
+        """Publish a staged entry (a folder under ``tmp``) as ``key``: one rename, atomic."""
+        final = self.entry(key)
         try:
-            _write_parquet(features, work / "features.parquet")
-            _write_parquet(qc, work / "qc.parquet")
-            if display is not None:
-                np.savez(work / "display.npz", **display)
-            with open(work / "info.json", "w", encoding="utf-8") as fh:
-                json.dump(info, fh, indent=1, default=str)
-                fh.flush()
-                os.fsync(fh.fileno())
+            if (final / "info.json").is_file() and not replace:
+                return
             final.parent.mkdir(parents=True, exist_ok=True)
             if final.exists():  # an entry being refreshed, or a broken leftover: move it aside first
                 old = Path(tempfile.mkdtemp(prefix="old-", dir=self.tmp))
@@ -1106,7 +1132,10 @@ def run_study(
 
         def on_result(res: dict[str, Any]) -> None:
             r = by_key[res["key"]]
-            if res["status"] == "ok":
+            if res["status"] == "ok" and "staged" in res:
+                cache.adopt(res["key"], Path(res["staged"]), replace=not use_cache)
+                r.update(status="ok")
+            elif res["status"] == "ok":
                 cache.put(res["key"], res["features"], res["qc"], res["info"], res["display"], replace=not use_cache)
                 r.update(status="ok")
             else:
@@ -1121,6 +1150,9 @@ def run_study(
             n_jobs = jobs if jobs is not None else _cpu_count()
             if n_jobs < 1:
                 raise ParameterError(f"--jobs must be at least 1, got {n_jobs}")
+            if n_jobs > 1 and len(payloads) > 1:
+                for p in payloads:  # workers stage their cache entries; this process only renames them
+                    p["stage_dir"] = str(cache.tmp)
             how = _schedule_local(payloads, n_jobs, on_result) if payloads else "local (nothing to do)"
         if bar is not None:
             bar.close()
