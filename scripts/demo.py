@@ -28,9 +28,7 @@ def main() -> int:
     if rc not in (0, 1):
         return rc
     report = out / "report" / "index.html"
-    print(f"\nTables:  {out / 'features.parquet'} (+ features.csv, qc.parquet, errors.csv, provenance.json)")
-    print(f"Report:  {report}")
-    print(f"Open it: file://{report}")
+    print(f"\nOpen the report in a browser: file://{report}")
     return rc
 
 
