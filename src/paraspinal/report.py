@@ -399,9 +399,9 @@ def _page_job(args: tuple) -> None:
 
 def _run_pages(jobs_list: list[tuple], jobs: int | None) -> None:
     """Render subject pages, on ``jobs`` spawned processes when there are many."""
-    from .study import _cpu_count, _thread_env, _worker_init
+    from .study import available_cpus, single_thread_env, init_worker
 
-    n = _cpu_count() if jobs is None else max(1, int(jobs))
+    n = available_cpus() if jobs is None else max(1, int(jobs))
     if n <= 1 or len(jobs_list) < _PARALLEL_PAGES:
         for a in jobs_list:
             _subject_page(*a)
@@ -409,9 +409,9 @@ def _run_pages(jobs_list: list[tuple], jobs: int | None) -> None:
     import multiprocessing as mp
     from concurrent.futures import ProcessPoolExecutor
 
-    with _thread_env():
+    with single_thread_env():
         ex = ProcessPoolExecutor(max_workers=min(n, len(jobs_list)), mp_context=mp.get_context("spawn"),
-                                 initializer=_worker_init)
+                                 initializer=init_worker)
         futs = [ex.submit(_page_job, a) for a in jobs_list]
     try:
         for f in futs:

@@ -700,7 +700,8 @@ def _tune_malloc() -> None:
         pass
 
 
-def _worker_init() -> None:
+def init_worker() -> None:
+    """Initialise a worker process: one BLAS/OpenMP thread, no warnings on the console."""
     _limit_threads()
     warnings.simplefilter("ignore")
 
@@ -887,10 +888,10 @@ def _schedule_local(payloads: list[dict[str, Any]], jobs: int, on_result: Callab
     n = min(jobs, len(payloads))
     pending = list(payloads)
     for attempt in range(2):
-        ex = ProcessPoolExecutor(max_workers=n, mp_context=ctx, initializer=_worker_init)
+        ex = ProcessPoolExecutor(max_workers=n, mp_context=ctx, initializer=init_worker)
         broken: list[dict[str, Any]] = []
         try:
-            with _thread_env():  # spawn starts every worker at the first submit, with this environment
+            with single_thread_env():  # spawn starts every worker at the first submit, with this environment
                 futs = {ex.submit(_run_task, p): p for p in pending}
             for fut in as_completed(futs):
                 p = futs.pop(fut)
@@ -914,7 +915,7 @@ def _schedule_local(payloads: list[dict[str, Any]], jobs: int, on_result: Callab
 
 
 @contextlib.contextmanager
-def _thread_env() -> Iterator[None]:
+def single_thread_env() -> Iterator[None]:
     """Set the BLAS/OpenMP thread variables to 1 while worker processes are spawned."""
     old = {v: os.environ.get(v) for v in _THREAD_VARS}
     for v in _THREAD_VARS:
@@ -1147,7 +1148,7 @@ def run_study(
         if scheduler is not None:
             how = _schedule_dask(payloads, scheduler, on_result) if payloads else "dask.distributed (nothing to do)"
         else:
-            n_jobs = jobs if jobs is not None else _cpu_count()
+            n_jobs = jobs if jobs is not None else available_cpus()
             if n_jobs < 1:
                 raise ParameterError(f"--jobs must be at least 1, got {n_jobs}")
             if n_jobs > 1 and len(payloads) > 1:
@@ -1270,7 +1271,7 @@ def _hash_files(files: Sequence[str], memo: Path | None = None, *, rehash: bool 
         except OSError:
             return f, None, None  # hashed again (and the error reported) by recording_key
 
-    with ThreadPoolExecutor(max_workers=max(1, min(4, _cpu_count()))) as ex:
+    with ThreadPoolExecutor(max_workers=max(1, min(4, available_cpus()))) as ex:
         done = list(ex.map(one, sorted(set(files))))
     if memo is not None:
         new = {f: [sig, h] for f, h, sig in done if h is not None and sig is not None}
@@ -1279,7 +1280,8 @@ def _hash_files(files: Sequence[str], memo: Path | None = None, *, rehash: bool 
     return {f: h for f, h, _ in done if h is not None}
 
 
-def _cpu_count() -> int:
+def available_cpus() -> int:
+    """CPUs this process may run on (its affinity mask; ``os.cpu_count`` where there is none)."""
     try:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # pragma: no cover - macOS/Windows
