@@ -62,3 +62,13 @@ def test_view_command_needs_a_target():
     assert res.exit_code == 2 and "give a FILE" in res.output
     res = CliRunner().invoke(main, ["view", "--study", "."])
     assert res.exit_code == 2 and "--study needs --subject" in res.output
+
+
+def test_group_statistics_restored_when_missing_from_an_unchanged_output(processed):
+    (processed / "group_stats.parquet").unlink()
+    (processed / "group_stats.csv").unlink()
+    res = CliRunner().invoke(main, ["study", "run", str(json.loads((processed / "provenance.json").read_text())
+                                                        ["study"]["root"]), "-o", str(processed), "-j", "1", "-q",
+                                    "--no-report"])
+    assert res.exit_code == 0, res.output
+    assert (processed / "group_stats.parquet").is_file() and (processed / "group_stats.csv").is_file()

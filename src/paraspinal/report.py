@@ -147,7 +147,8 @@ def _group_figure(vals: pd.DataFrame, feature: str, path: Path) -> list[dict[str
     n = len(panels)
     ncol = min(4, n)
     nrow = -(-n // ncol)
-    fig = _figure(2.6 * ncol + 0.4, 2.4 * nrow + 0.4)
+    # wide enough for the title even with one panel
+    fig = _figure(max(2.6 * ncol + 0.4, 4.6), 2.4 * nrow + 0.4)
     groups = sorted(vals["group"].unique(), key=_group_sort)
     rng = np.random.default_rng(0)
     summary = []
@@ -173,7 +174,7 @@ def _group_figure(vals: pd.DataFrame, feature: str, path: Path) -> list[dict[str
         unit = sub["unit"].iat[0] if len(sub) else ""
         ax.set_ylabel(f"{feature} [{unit}]" if unit and unit != "1" else feature, fontsize=8)
         ax.tick_params(labelsize=7)
-    fig.suptitle(f"{feature}: per-subject mean over extensor channels", fontsize=10)
+    fig.suptitle(f"{feature}: per-subject mean over extensor channels", fontsize=10 if ncol > 1 else 9)
     _save_fig(fig, path)
     return summary
 

@@ -1167,6 +1167,8 @@ def run_study(
         skipped = use_cache and _outputs_current(out, fingerprint)
         if not skipped:
             _write_outputs(out, records, cache, errors)
+        # also when the tables are unchanged but the statistics are missing (an older output folder)
+        if not skipped or not (out / "group_stats.parquet").is_file():
             group_stats = write_group_statistics(out)
         else:
             group_stats = "unchanged"
