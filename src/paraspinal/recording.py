@@ -89,7 +89,9 @@ class Recording:
     Attributes
     ----------
     raw : mne.io.BaseRaw
-        The signals. Treat as read-only; use :meth:`to_mne` for a copy to modify.
+        The signals. Treat as read-only (Recordings made from one another, e.g. by
+        :meth:`with_phases`, may share the signal buffer); use :meth:`to_mne` for a copy to
+        modify.
     channels : pandas.DataFrame
         The channel table.
     meta : dict
@@ -508,7 +510,10 @@ class Recording:
             orig_time=None,
             extras=[{} if pd.isna(c) else {"cycle": int(c)} for c in cycles],
         )
-        raw = self.raw.copy()
+        # only the annotations change: share the (read-only by convention) signal buffer instead
+        # of copying the whole recording
+        raw = mne.io.RawArray(self.raw._data, self.raw.info.copy(), first_samp=self.raw.first_samp,
+                              copy="auto", verbose=False)
         raw.set_annotations(ann, verbose=False)
         return Recording(raw, self.channels.copy(), _copy.deepcopy(self.meta))
 

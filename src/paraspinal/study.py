@@ -864,7 +864,6 @@ def _lock(out: Path) -> Iterator[None]:
 
 
 # ============================================================================ schedulers
-ProgressFn = Callable[[int], None]
 
 
 def _schedule_local(payloads: list[dict[str, Any]], jobs: int, on_result: Callable[[dict[str, Any]], None]) -> str:

@@ -560,7 +560,6 @@ TRANSFER: dict[tuple[str, str], tuple[float, float]] = {
     ("plux", "ecg"): (3.0, 1019.0),
     ("bitalino", "ecg"): (3.3, 1100.0),
 }
-TRANSFER_DEVICES = ("plux", "bitalino")
 
 
 def sensor_kind(label: str | None) -> str | None:

@@ -493,7 +493,7 @@ def read_text(
     if imu_path is not None:
         t0 = float(t[0]) if t is not None else 0.0
         extra, extra_names, extra_units = _read_imu(Path(imu_path), rate, data.shape[1], t0, t is not None,
-                                                    imu_sfreq, imu_units, path)
+                                                    imu_sfreq, imu_units)
         clash = sorted(set(extra_names) & set(ch_names))
         if clash:
             raise ChannelError(f"the inertial file has channels named like the EMG file's: {clash}",
@@ -569,7 +569,7 @@ def _convert_counts(data, ch_names, types, resolution, transfer, path):
     return out, unit_list, new_types
 
 
-def _read_imu(imu_path: Path, rate: float, n: int, t0: float, emg_has_time: bool, imu_sfreq, imu_units, emg_path):
+def _read_imu(imu_path: Path, rate: float, n: int, t0: float, emg_has_time: bool, imu_sfreq, imu_units):
     if not imu_path.is_file():
         raise ReadError("no such file (the imu_path option)", file=imu_path, hint="check the path")
     parsed = _parse(imu_path, delimiter=None, header="infer", delimiter_given=False)

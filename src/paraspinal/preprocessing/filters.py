@@ -138,35 +138,6 @@ def signal_channels(rec: Recording, picks: str | Iterable[str] | None = None,
     return names
 
 
-def replace_data(rec: Recording, names: Sequence[str], values: np.ndarray, *,
-                 step: Mapping[str, Any] | None = None,
-                 units: Mapping[str, str] | None = None,
-                 columns: Mapping[str, Mapping[str, Any]] | None = None) -> Recording:
-    """Return a new Recording whose channels ``names`` hold ``values``.
-
-    Parameters
-    ----------
-    rec : Recording
-        The input; not modified.
-    names : sequence of str
-        Channels to replace, in the row order of ``values``.
-    values : ndarray, shape (len(names), n_samples)
-        New values in the storage unit (volts for channels whose unit is ``"V"``).
-    step, units, columns
-        See :func:`new_recording`.
-
-    Returns
-    -------
-    Recording
-    """
-    data = rec.raw.get_data()  # a new array (volts for electrical channels)
-    index = {n: i for i, n in enumerate(rec.ch_names)}
-    rows = [index[n] for n in names]
-    if len(rows):
-        data[rows] = values
-    return new_recording(rec, data, step=step, units=units, columns=columns)
-
-
 def new_recording(rec: Recording, data: np.ndarray, *,
                   step: Mapping[str, Any] | None = None,
                   units: Mapping[str, str] | None = None,

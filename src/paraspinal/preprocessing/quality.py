@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy import signal
-
 from ..recording import Recording
 
 __all__ = ["glance", "GLANCE_DEFAULTS"]
@@ -28,24 +26,6 @@ GLANCE_DEFAULTS = {
     "clip_fraction": 0.001,  # share of samples at the channel's extreme values: clipping
     "line_ratio": 0.5,  # share of 20-500 Hz power within ±1 Hz of 50/60 Hz and harmonics
 }
-
-
-def _line_share(x: np.ndarray, sfreq: float) -> tuple[np.ndarray, np.ndarray]:
-    """Share of in-band power near 50 Hz and 60 Hz (with harmonics), per channel."""
-    nperseg = int(min(x.shape[1], max(256, 2 ** int(np.ceil(np.log2(sfreq * 2))))))
-    # a 2-s Welch segment resolves 0.5 Hz, enough to separate 50 and 60 Hz lines
-    f, pxx = signal.welch(x, fs=sfreq, nperseg=nperseg, axis=-1, detrend="constant")
-    band = (f >= 20) & (f <= min(500.0, sfreq / 2))
-    total = pxx[:, band].sum(axis=1)
-    total = np.where(total > 0, total, np.nan)
-    shares = []
-    for base in (50.0, 60.0):
-        harmonics = np.arange(base, min(500.0, sfreq / 2), base)
-        near = np.zeros_like(f, dtype=bool)
-        for h in harmonics:
-            near |= np.abs(f - h) <= 1.0
-        shares.append(pxx[:, near & band].sum(axis=1) / total)
-    return shares[0], shares[1]
 
 
 def glance(rec: Recording, **thresholds: float) -> pd.DataFrame:
