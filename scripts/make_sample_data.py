@@ -18,7 +18,7 @@ import sys
 from importlib.metadata import version
 from pathlib import Path
 
-from paraspinal import synth
+from paraspinal import datasets, synth
 
 #: The packages whose versions decide the bytes of the sample study (random streams, EDF
 #: and sidecar writers). Recorded in derivatives/groundtruth/generated_with.json.
@@ -29,18 +29,8 @@ def installed_versions() -> dict[str, str]:
     """Versions of the packages in :data:`BYTE_DEFINING` installed here."""
     return {name: version(name) for name in BYTE_DEFINING}
 
-#: Everything that defines the sample study (tests/test_synth_study.py uses it too).
-SAMPLE_STUDY = dict(
-    n_controls=6,
-    n_patients=6,
-    seed=2026,
-    powerline=50.0,
-    tasks=("frt", "static"),
-    sfreq=1000.0,
-    channels=("L_LT", "R_LT", "L_MF", "R_MF", "L_RA", "R_RA"),
-    patient_signs="mixed",
-    task_options={"static": {"protocol_options": {"duration": 6.0, "change": 2.0}}},
-)
+#: Everything that defines the sample study (the package keeps it: ps.datasets.SAMPLE_STUDY).
+SAMPLE_STUDY = datasets.SAMPLE_STUDY
 
 README = """\
 # paraspinal sample study (SYNTHETIC DATA)

@@ -7,7 +7,7 @@ A research toolkit, not a diagnostic device: paraspinal sEMG as a diagnostic tes
 low-back pain is investigational.
 """
 
-from . import channels, errors, features, io, norms, phases, pipeline, preprocessing, study, synth
+from . import channels, datasets, errors, features, io, norms, phases, pipeline, preprocessing, study, synth
 from ._version import __version__
 from .channels import parse_channel_name
 from .errors import ParaspinalError, ParaspinalWarning
@@ -33,6 +33,7 @@ __all__ = [
     "write",
     "parse_channel_name",
     "channels",
+    "datasets",
     "errors",
     "io",
     "synth",

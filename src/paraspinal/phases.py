@@ -24,17 +24,17 @@ to where the velocity falls below ``boundary_velocity`` (a small floor estimated
 still samples), which places boundaries within a few tens of ms of the true movement
 start and end.
 
-References
-----------
-Kippers V, Parker AW (1984). Posture related to myoelectric silence of erectores spinae
-during trunk flexion. Spine 9:740-745.
-Neblett R, Mayer TG, Gatchel RJ et al. (2010). Clin J Pain 26:403 (the "MVF" term).
-Jin S, Ning X, Mirka GA (2012). An algorithm for defining the onset and cessation of the
-flexion-relaxation phenomenon in the low back musculature. J Electromyogr Kinesiol
-22:376-382.
-Schinkel-Ivy A, Nairn BC, Drake JDM (2014). J Manipulative Physiol Ther 37:494-501.
-Mahony RE, Hamel T, Pflimlin J-M (2008). Nonlinear complementary filters on the special
-orthogonal group. IEEE Trans Automat Contr 53:1203-1218 (complementary filter).
+.. rubric:: References
+
+- Kippers V, Parker AW (1984). Posture related to myoelectric silence of erectores spinae
+  during trunk flexion. Spine 9:740-745.
+- Neblett R, Mayer TG, Gatchel RJ et al. (2010). Clin J Pain 26:403 (the "MVF" term).
+- Jin S, Ning X, Mirka GA (2012). An algorithm for defining the onset and cessation of the
+  flexion-relaxation phenomenon in the low back musculature. J Electromyogr Kinesiol
+  22:376-382.
+- Schinkel-Ivy A, Nairn BC, Drake JDM (2014). J Manipulative Physiol Ther 37:494-501.
+- Mahony RE, Hamel T, Pflimlin J-M (2008). Nonlinear complementary filters on the special
+  orthogonal group. IEEE Trans Automat Contr 53:1203-1218 (complementary filter).
 """
 
 from __future__ import annotations

@@ -27,7 +27,7 @@ and the pipeline itself (with its hash) to ``meta["pipeline"]``.
 
 A ``bandpass`` step followed by a ``powerline`` step with spectrum interpolation on the
 same channels (the default pipeline) runs as one FFT pass per channel
-(:func:`paraspinal.preprocessing.powerline.spectral_rows`): the spectrum is multiplied by
+(``paraspinal.preprocessing.powerline.spectral_rows``): the spectrum is multiplied by
 the analytic zero-phase response of the corrected Butterworth and the mains bins are
 interpolated in the same transform. The band-pass equals the stand-alone
 :func:`~paraspinal.preprocessing.filters.bandpass` (``sosfiltfilt``) to < 1e-6 relative
@@ -353,7 +353,7 @@ def preprocess(rec: Recording, pipeline: Pipeline | str | os.PathLike | Mapping[
     -------
     Recording
         New Recording; ``meta["processing"]`` gains one record per step (see
-        :func:`paraspinal.preprocessing.filters.provenance`) and ``meta["pipeline"]`` holds
+        ``paraspinal.preprocessing.filters.provenance``) and ``meta["pipeline"]`` holds
         the pipeline's dict, hash and library versions.
 
     Raises

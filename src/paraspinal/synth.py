@@ -27,20 +27,20 @@ The activation levels are design values chosen to reproduce the contrasts report
 literature (METHODS.md section 9.1), not measured norms. The data are synthetic: they are
 for testing and teaching, never for clinical conclusions.
 
-References
-----------
-Shwedyk E, Balasubramanian R, Scott RN (1977). A nonstationary model for the
-electromyogram. IEEE Trans Biomed Eng 24:417-424.
-Hogan N, Mann RW (1980). Myoelectric signal processing: optimal estimation applied to
-electromyography. IEEE Trans Biomed Eng 27:382-395.
-Farina D, Merletti R (2000). Comparison of algorithms for estimation of EMG variables during
-voluntary isometric contractions. J Electromyogr Kinesiol 10:337-349.
-Stulen FB, De Luca CJ (1981). Frequency parameters of the myoelectric signal as a measure of
-muscle conduction velocity. IEEE Trans Biomed Eng 28:515-523.
-McSharry PE, Clifford GD, Tarassenko L, Smith LA (2003). A dynamical model for generating
-synthetic electrocardiogram signals. IEEE Trans Biomed Eng 50:289-294.
-Kippers V, Parker AW (1984). Posture related to myoelectric silence of erectores spinae
-during trunk flexion. Spine 9:740-745.
+.. rubric:: References
+
+- Shwedyk E, Balasubramanian R, Scott RN (1977). A nonstationary model for the
+  electromyogram. IEEE Trans Biomed Eng 24:417-424.
+- Hogan N, Mann RW (1980). Myoelectric signal processing: optimal estimation applied to
+  electromyography. IEEE Trans Biomed Eng 27:382-395.
+- Farina D, Merletti R (2000). Comparison of algorithms for estimation of EMG variables during
+  voluntary isometric contractions. J Electromyogr Kinesiol 10:337-349.
+- Stulen FB, De Luca CJ (1981). Frequency parameters of the myoelectric signal as a measure of
+  muscle conduction velocity. IEEE Trans Biomed Eng 28:515-523.
+- McSharry PE, Clifford GD, Tarassenko L, Smith LA (2003). A dynamical model for generating
+  synthetic electrocardiogram signals. IEEE Trans Biomed Eng 50:289-294.
+- Kippers V, Parker AW (1984). Posture related to myoelectric silence of erectores spinae
+  during trunk flexion. Spine 9:740-745.
 """
 
 from __future__ import annotations

@@ -110,7 +110,7 @@ def analyze(source: str | os.PathLike | Recording, pipeline: Any = None, *, phas
     Returns
     -------
     pandas.DataFrame or (DataFrame, Recording)
-        The tidy feature table (:data:`COLUMNS`).
+        The tidy feature table (``paraspinal.features.COLUMNS``).
     """
     from .. import phases as _ph
     from ..pipeline import preprocess

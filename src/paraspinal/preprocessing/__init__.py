@@ -8,23 +8,39 @@ modified) with a provenance record appended to ``meta["processing"]``; plain-arr
 
 from .ecg import detect_rpeaks, detect_rpeaks_array, ecg_index, ecg_index_array, remove_ecg, remove_ecg_array
 from .envelope import arv_array, envelope, linear_envelope_array, moving_rms_array, tkeo_array
-from .filters import bandpass, bandpass_array, butter_sos, highpass, highpass_array, lowpass, lowpass_array
+from .filters import (
+    bandpass,
+    bandpass_array,
+    butter_sos,
+    default_padlen,
+    design_cutoffs,
+    dual_pass_factor,
+    highpass,
+    highpass_array,
+    lowpass,
+    lowpass_array,
+    zero_phase_response,
+)
 from .normalise import normalise, normalise_array, reference_values, reference_values_array
 from .powerline import (
     detect_powerline,
     detect_powerline_array,
+    harmonics,
     interpolate_spectrum_array,
+    line_ratios_array,
     notch_array,
     remove_powerline,
 )
-from .qc import QC_DEFAULTS, qc, qc_array
-from .quality import glance
+from .qc import QC_COLUMNS, QC_DEFAULTS, qc, qc_array
+from .quality import GLANCE_DEFAULTS, glance
 
 __all__ = [
     "bandpass", "highpass", "lowpass", "bandpass_array", "highpass_array", "lowpass_array", "butter_sos",
+    "design_cutoffs", "dual_pass_factor", "zero_phase_response", "default_padlen",
     "remove_powerline", "detect_powerline", "detect_powerline_array", "notch_array", "interpolate_spectrum_array",
+    "harmonics", "line_ratios_array",
     "remove_ecg", "remove_ecg_array", "detect_rpeaks", "detect_rpeaks_array", "ecg_index", "ecg_index_array",
     "envelope", "moving_rms_array", "linear_envelope_array", "tkeo_array", "arv_array",
     "normalise", "normalise_array", "reference_values", "reference_values_array",
-    "qc", "qc_array", "QC_DEFAULTS", "glance",
+    "qc", "qc_array", "QC_DEFAULTS", "QC_COLUMNS", "glance", "GLANCE_DEFAULTS",
 ]

@@ -172,7 +172,7 @@ def linear_envelope_array(data: np.ndarray, sfreq: float, cutoff: float = 6.0, *
     cutoff : float
         Low-pass cut-off in Hz (default 6 Hz): the -3.01 dB point of the applied
         zero-phase response (dual-pass corrected design, Winter 2009 section 3.4.4.3; see
-        :mod:`paraspinal.preprocessing.filters`).
+        ``paraspinal.preprocessing.filters``).
     order : int
         Butterworth order (default 4).
     out : ndarray, optional

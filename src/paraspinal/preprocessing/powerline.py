@@ -19,7 +19,7 @@ Detection (``freq="auto"``)
 Removal
     ``method="interpolation"`` (default) is spectrum interpolation after Mewett, Nazeran &
     Reynolds (2001): the DFT of the channel is taken (of the whole channel up to about 64 s,
-    else of overlapping 64-s segments, see :func:`spectral_rows`), and the magnitudes of the
+    else of overlapping 64-s segments, see ``spectral_rows``), and the magnitudes of the
     bins within ``width`` Hz of every harmonic are replaced by the RMS magnitude of the
     neighbouring bins (``neighbours`` Hz on each side, linearly interpolated between
     the two sides); the phases are kept, and the signal is transformed back. Using the
@@ -29,8 +29,8 @@ Removal
     bandwidth ``width`` Hz, applied forward and backward (zero phase).
 
 One pass with the band-pass
-    :func:`spectral_rows` also multiplies each segment's spectrum by the analytic
-    zero-phase magnitude of the band-pass (see :mod:`paraspinal.preprocessing.filters`),
+    ``spectral_rows`` also multiplies each segment's spectrum by the analytic
+    zero-phase magnitude of the band-pass (see ``paraspinal.preprocessing.filters``),
     so :func:`paraspinal.pipeline.preprocess` runs the default band-pass and the
     interpolation in one FFT pass per channel (``powerline_rows(..., bandpass=...)``).
 
@@ -419,7 +419,7 @@ def interpolate_spectrum_array(data: np.ndarray, sfreq: float, freq: float, *,
         Ignored (kept for compatibility; rows are processed one per thread).
     segment_s : float
         Recordings longer than this (s) are processed in overlapping segments of about
-        this length (default 64 s); see :func:`spectral_rows`.
+        this length (default 64 s); see ``spectral_rows``.
 
     Returns
     -------
@@ -428,7 +428,7 @@ def interpolate_spectrum_array(data: np.ndarray, sfreq: float, freq: float, *,
     Notes
     -----
     The DFT is taken of the whole channel when it is shorter than ``segment_s``, else of
-    overlapping segments (:func:`spectral_rows`). For every harmonic ``h`` the bins with ``|f - h| <= width`` get the magnitude
+    overlapping segments (``spectral_rows``). For every harmonic ``h`` the bins with ``|f - h| <= width`` get the magnitude
     ``sqrt(mean |X|^2)`` of the bins in ``(h - width - neighbours, h - width)`` on the
     left and ``(h + width, h + width + neighbours)`` on the right, interpolated linearly
     in frequency between the two sides; their phase is kept. The mean of the signal
@@ -789,7 +789,7 @@ def powerline_rows(data: np.ndarray, rows: Sequence[int], sfreq: float, freq: fl
 
     ``bandpass`` (a mapping with ``low``, ``high`` and optionally ``order``, ``padlen``,
     ``pad_periods``) fuses a zero-phase band-pass into the same FFT pass
-    (:func:`spectral_rows`; ``method`` must be ``"interpolation"``): the detection then
+    (``spectral_rows``; ``method`` must be ``"interpolation"``): the detection then
     scores the raw rows with the band-pass response applied to their spectrum, and the
     band-pass provenance is returned under ``"bandpass"``. This is what
     :func:`paraspinal.pipeline.preprocess` does for a band-pass step followed by a
