@@ -4,9 +4,9 @@ Every filter is a Butterworth design in second-order sections applied forward an
 backward (:func:`scipy.signal.sosfiltfilt`), so it has no phase shift and no lag.
 
 **What the cut-off means.** ``low``/``high``/``cutoff`` are the -3 dB points of the
-*applied* (zero-phase, forward-backward) response: |H_eff(fc)| = 2**-0.5, i.e. -3.01 dB
+*applied* (zero-phase, forward-backward) response: ``|H_eff(fc)| = 2**-0.5``, i.e. -3.01 dB
 at each stated cut-off. Running a filter forward and backward squares its magnitude, so
-the single-pass design must have |H|**2 = 2**-0.5 (not 1/2) at fc: this is the dual-pass
+the single-pass design must have ``|H|**2 = 2**-0.5`` (not 1/2) at fc: this is the dual-pass
 correction of Winter (2009, section 3.4.4.3) and Robertson & Dowling (2003). For an
 Nth-order Butterworth made by the bilinear transform (what :func:`scipy.signal.butter`
 returns) the single-pass magnitude is exactly Butterworth on the pre-warped axis
@@ -17,7 +17,7 @@ returns) the single-pass magnitude is exactly Butterworth on the pre-warped axis
 
 and ``f_design = (fs / pi) * arctan(W_design)``. Because the correction is made on the
 warped axis, a corrected low-pass edge always stays below Nyquist (450 Hz at fs = 1 kHz
-is designed at about 455 Hz). The effective zero-phase magnitude per edge is then
+is designed at about 455 Hz). The effective zero-phase magnitude per edge is then::
 
     |H_eff(f)| = |H(f)|**2 = 1 / (1 + (W / W_design)**(2N))      (low-pass edge)
     |H_eff(f)| = 1 / (1 + (W_design / W)**(2N))                  (high-pass edge)
@@ -315,7 +315,7 @@ def design_cutoffs(sfreq: float, low: float | None, high: float | None,
 
 def zero_phase_response(freqs: np.ndarray, sfreq: float, low: float | None, high: float | None,
                         order: int = 4) -> np.ndarray:
-    """Analytic magnitude of the zero-phase (forward-backward) filter, |H_eff(f)|.
+    """Analytic magnitude of the zero-phase (forward-backward) filter, ``|H_eff(f)|``.
 
     Parameters
     ----------
@@ -639,7 +639,16 @@ def filter_rows(data: np.ndarray, rows: Sequence[int], sfreq: float, low: float 
 
 
 def default_workers() -> int:
-    """Threads used for per-channel work: ``min(2, os.cpu_count())``."""
+    """Threads used for per-channel work.
+
+    ``$PARASPINAL_NUM_THREADS`` if set, else ``$OMP_NUM_THREADS`` if set (the variable the
+    numeric libraries honour; study workers set both to 1 so that N workers use N cores),
+    else ``min(2, os.cpu_count())``.
+    """
+    for var in ("PARASPINAL_NUM_THREADS", "OMP_NUM_THREADS"):
+        value = os.environ.get(var, "").strip()
+        if value.isdigit() and int(value) > 0:
+            return int(value)
     return max(1, min(2, os.cpu_count() or 1))
 
 
