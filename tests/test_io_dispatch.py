@@ -84,6 +84,22 @@ def test_edf_annotations_become_phases_and_file_unchanged(tmp_path, rng):
     assert err.max() <= step[0]
 
 
+@pytest.mark.parametrize("suffix", [".edf", ".bdf"])
+def test_saved_length_survives_partial_last_record(tmp_path, rng, suffix):
+    """EDF holds whole 1-s data records: MNE pads the last one and marks it BAD_ACQ_SKIP; reading
+    back drops that padding, so 2.6185 s come back as 2.6185 s with no extra phase."""
+    n = 5237  # not a whole number of seconds at 2 kHz
+    data = rng.standard_normal((1, n)) * 50
+    rec = ps.Recording.from_array(data, 2000, ["L_MF"], units="uV")
+    rec = rec.with_phases(pd.DataFrame({"onset": [0.5], "duration": [1.0], "phase": ["standing"]}))
+    rec.save(tmp_path / f"r{suffix}")
+    back = ps.read(tmp_path / f"r{suffix}")
+    assert back.n_samples == n
+    assert list(back.phases["phase"]) == ["standing"]
+    step = (data.max() - data.min()) / (2**16 - 1)
+    assert np.abs(back.emg("uV") - data).max() <= step
+
+
 def _write_brainvision(folder: Path, data_uv: np.ndarray, sfreq: float, names, markers):
     """A BrainVision file written from the format's specification (Brain Products, Version 1.0)."""
     base = "bv"

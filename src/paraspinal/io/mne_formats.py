@@ -198,11 +198,36 @@ def _maybe_bids(rec: Recording, path: Path, use_sidecars: bool) -> Recording:
     return bids.apply_sidecars(rec, path)
 
 
+def _drop_export_padding(raw: mne.io.BaseRaw) -> None:
+    """Remove the padding MNE's EDF/BDF exporter adds to fill the last data record.
+
+    An EDF holds whole data records (1 s when MNE writes it), so a recording whose length is
+    not a whole number of records is padded at the end and the padding is annotated
+    ``BAD_ACQ_SKIP``. A ``BAD_ACQ_SKIP`` that runs to the end of the file and is shorter than
+    one record is that padding: crop it off, so that a saved recording reads back with its own
+    length. Any other ``BAD_ACQ_SKIP`` is kept (it becomes a phase the user can see).
+    """
+    ann = raw.annotations
+    if not len(ann):
+        return
+    sf = raw.info["sfreq"]
+    end = raw.first_time + raw.n_times / sf
+    for i in range(len(ann) - 1, -1, -1):
+        onset, dur = float(ann.onset[i]), float(ann.duration[i])
+        if ann.description[i] == "BAD_ACQ_SKIP" and abs(onset + dur - end) <= 1.5 / sf and 0 < dur < 1.0:
+            keep = int(round((onset - raw.first_time) * sf))
+            if 0 < keep < raw.n_times:
+                raw.annotations.delete(i)
+                raw.crop(tmin=0.0, tmax=(keep - 1) / sf, include_tmax=True)
+            return
+
+
 def _read_edf_like(path: Path, fmt: str, func, channel_map, meta, rename: bool, sidecars: bool) -> Recording:
     """EDF and BDF share a header layout: check it, read through MNE, keep units and sidecars."""
     labels, spr, record_s, dims = _edf_header(path, fmt)
     _warn_mixed_rates(path, labels, spr, record_s)
     raw = _wrap(path, fmt, func)
+    _drop_export_padding(raw)
     units = _non_voltage_units(raw, labels, dims)
     return _maybe_bids(_finish(raw, path, channel_map, meta, rename, units), path, sidecars)
 
