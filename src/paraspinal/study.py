@@ -105,7 +105,7 @@ _BIDS_SIDECARS = (("channels", ".tsv"), ("events", ".tsv"), ("emg", ".json"))
 #: Companion files of multi-file formats (hashed with the data file).
 _COMPANIONS = {".hea": (".dat",), ".dat": (".hea",), ".vhdr": (".vmrk", ".eeg")}
 _MANIFEST_NAMES = ("manifest.csv", "manifest.tsv")
-_THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS",
+_THREAD_VARS = ("PARASPINAL_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS",
                 "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")
 _OUTPUT_VERSION = 1
 
@@ -869,13 +869,14 @@ def _lock(out: Path) -> Iterator[None]:
 def _schedule_local(payloads: list[dict[str, Any]], jobs: int, on_result: Callable[[dict[str, Any]], None]) -> str:
     """Run payloads on ``jobs`` local processes (in this process when ``jobs == 1``)."""
     if jobs <= 1 or len(payloads) <= 1:
+        # one worker, one core: the same single-threaded work as each process of a pool
         try:
             from threadpoolctl import threadpool_limits
 
             limiter: Any = threadpool_limits(1)
         except Exception:  # pragma: no cover
             limiter = contextlib.nullcontext()
-        with limiter:
+        with limiter, single_thread_env():
             for p in payloads:
                 on_result(_run_task(p))
         return "in-process (1 worker)"
@@ -915,7 +916,8 @@ def _schedule_local(payloads: list[dict[str, Any]], jobs: int, on_result: Callab
 
 @contextlib.contextmanager
 def single_thread_env() -> Iterator[None]:
-    """Set the BLAS/OpenMP thread variables to 1 while worker processes are spawned."""
+    """Set the BLAS/OpenMP/paraspinal thread variables to 1 (while worker processes are spawned,
+    or while one worker runs in this process), then restore them."""
     old = {v: os.environ.get(v) for v in _THREAD_VARS}
     for v in _THREAD_VARS:
         os.environ[v] = "1"
