@@ -85,7 +85,7 @@ __all__ = [
 ]
 
 #: Version of the cache entry layout; part of every key.
-CACHE_VERSION = 1
+CACHE_VERSION = 2
 #: Columns of the combined feature table (those of :data:`paraspinal.features.COLUMNS`).
 FEATURE_COLUMNS: tuple[str, ...] = ("subject", "group", "session", "task", "run", "channel", "muscle", "side",
                                     "phase", "cycle", "feature", "value", "unit")
