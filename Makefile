@@ -35,7 +35,7 @@ $(DOCS_STAMP): $(STAMP)
 
 docs: $(DOCS_STAMP)
 	rm -rf docs/_build/html docs/_build/doctrees docs/_build/jupyter_execute
-	PARASPINAL_TEST_DATA="$(PARASPINAL_TEST_DATA)" QT_QPA_PLATFORM=offscreen MPLBACKEND=Agg \
+	PARASPINAL_TEST_DATA="$(PARASPINAL_TEST_DATA)" QT_QPA_PLATFORM=offscreen \
 	  $(BIN)/python -m sphinx -W --keep-going -n -b html docs docs/_build/html
 	$(BIN)/python docs/check_offline.py docs/_build/html
 	@echo "Open the documentation: file://$(abspath docs/_build/html/index.html)"

@@ -29,7 +29,9 @@ if not _data or not Path(_data).is_dir():
         "PARASPINAL_TEST_DATA must name the folder of public test recordings (../shared/data in a "
         f"checkout; now {_data!r}). `make docs` sets it; or export it before running sphinx-build.")
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-os.environ.setdefault("MPLBACKEND", "Agg")
+# The kernels that run the examples use Jupyter's inline backend, so figures are embedded in the
+# pages; an inherited MPLBACKEND=Agg (CI sets it for the tests) would make plt.show() draw nothing.
+os.environ.pop("MPLBACKEND", None)
 
 project = "paraspinal"
 author = "paraspinal developers"

@@ -6,7 +6,7 @@ Usage::
     python scripts/run_doc_page.py docs/tutorials/single_recording.md [more pages ...]
 
 Each page runs in a fresh Jupyter kernel, in a temporary working folder (as MyST-NB does with
-``nb_execution_in_temp``), with ``QT_QPA_PLATFORM=offscreen`` and ``MPLBACKEND=Agg``. Text
+``nb_execution_in_temp``), with ``QT_QPA_PLATFORM=offscreen`` and Jupyter's inline figures (as in the build). Text
 outputs are printed; the first failing cell stops the page and the exit status is 1. Faster
 than ``make docs`` while writing one page; ``make docs`` is still the check that counts.
 """
@@ -49,7 +49,7 @@ def main(argv: list[str]) -> int:
         print(__doc__)
         return 2
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    os.environ.setdefault("MPLBACKEND", "Agg")
+    os.environ.pop("MPLBACKEND", None)
     if not os.environ.get("PARASPINAL_TEST_DATA"):
         here = Path(__file__).resolve().parents[1]
         os.environ["PARASPINAL_TEST_DATA"] = str(here.parent / "shared" / "data")

@@ -232,6 +232,25 @@ def test_guarding_profile_flags_and_reasons():
         norms.guarding_profile(sc, signs=["nonsense"])
 
 
+def test_guarding_reason_says_why_nothing_could_be_scored():
+    """A sign whose values are not in the reference is not assessable, and says so; equal
+    controls with the subject inside their value keep their own reason."""
+    sc = _scores([
+        dict(subject="p", feature="trunk_flexion_max", phase="full_flexion", muscle=None, side=None,
+             channel="TRUNK_ANGLE", z=np.nan, value=60.0, ref_n=np.nan, ref_sd=np.nan, ref_min=np.nan,
+             ref_max=np.nan, note="key not in the reference"),
+        dict(subject="p", feature="spasm_burst_rate", phase="all", muscle="MF", side="L", channel="L_MF", z=np.nan,
+             value=0.0, ref_sd=0.0, ref_min=0.0, ref_max=0.0,
+             note="reference SD is zero (all controls equal): z undefined"),
+    ])
+    gp = norms.guarding_profile(sc).set_index("sign")
+    rom = gp.loc["reduced_rom"]
+    assert not rom["assessable"] and not rom["flag"]
+    assert rom["reason"] == "not assessable: key not in the reference"
+    spasm = gp.loc["spasm"]
+    assert spasm["assessable"] and not spasm["flag"] and "all equal" in spasm["reason"]
+
+
 # ----------------------------------------------------------------------------- envelope band
 def _sine_recording(subject: str, amp: float) -> Recording:
     fs = 500.0

@@ -448,9 +448,8 @@ def write_report(out: str | os.PathLike, *, force: bool = False, features: Seque
     ReadError
         ``out`` does not hold the outputs of a study run.
     """
-    import matplotlib
-
-    matplotlib.use("Agg", force=False) if matplotlib.get_backend().lower() != "agg" else None
+    # figures are pyplot-free (matplotlib.figure.Figure + the Agg canvas): the caller's
+    # backend (a notebook's inline figures, a GUI) is left alone
     out = Path(out)
     prov, feats, qc, errors = _read_outputs(out)
     rdir = out / "report"

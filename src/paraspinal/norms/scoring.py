@@ -307,7 +307,10 @@ def guarding_profile(scores: pd.DataFrame, *, threshold: float = 2.0, aggregate:
             part["beyond_range"] = np.where(it.direction > 0, v > hi, v < lo)
             items.append(part)
     cols_item = ["subject", "session", "sign", "item", "feature", "task", "phase", "channel", "value", "z", "direction",
-                 "d", "beyond_range"]
+                 "d", "beyond_range", "note"]
+    for part in items:
+        if "note" not in part:
+            part["note"] = ""
     item_table = (pd.concat(items, ignore_index=True)[cols_item] if items
                   else pd.DataFrame(columns=cols_item))
     if detail:
@@ -364,8 +367,14 @@ def guarding_profile(scores: pd.DataFrame, *, threshold: float = 2.0, aggregate:
                     row["reason"] = (f"{d.label} flagged: {first['item']} {first['value']:.3g} lies {side} control "
                                      f"value (controls all equal, z undefined) ({_where(first)})")
                 else:
-                    row["reason"] = (f"{d.label} not flagged: the controls' values are all equal (z undefined) and "
-                                     f"this subject's lie within them")
+                    notes = {str(n) for n in g["note"].fillna("") if str(n)}
+                    equal = "reference SD is zero (all controls equal): z undefined"
+                    if notes <= {equal} and notes:
+                        row["reason"] = (f"{d.label} not flagged: the controls' values are all equal (z undefined) "
+                                         f"and this subject's lie within them")
+                    else:  # nothing could be scored: say why (from the scores' notes)
+                        row["assessable"] = False
+                        row["reason"] = f"not assessable: {'; '.join(sorted(notes)) or 'no finite z-score'}"
             rows.append(row)
     out = pd.DataFrame(rows)
     out.attrs.update(disclaimer=NOT_A_DIAGNOSIS, threshold=float(threshold), aggregate=aggregate)

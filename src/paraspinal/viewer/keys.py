@@ -1,6 +1,6 @@
 """The viewer's keyboard map: one table that both the key handler and the help dialog read.
 
-Every binding names the the ``BrowserWindow`` (``paraspinal.viewer.app``) method it calls and the
+Every binding names the ``BrowserWindow`` (``paraspinal.viewer.app``) method it calls and the
 arguments, so the help can never list a key the window does not handle (or miss one).
 """
 
