@@ -117,6 +117,22 @@ def test_process_recording(study):
     assert disp["envelope"].shape[0] == 3 and "angle" in disp
 
 
+def test_process_recording_adds_range_of_motion(study):
+    """trunk_flexion_max (deg) per cycle and pooled, against the angle the generator drew."""
+    path = _files(study)[0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        feats = process_recording(path, display_rate=0).features
+    rom = feats[feats.feature == "trunk_flexion_max"]
+    assert set(rom["channel"]) == {"TRUNK_ANGLE"} and (rom["unit"] == "deg").all()
+    assert rom["cycle"].isna().sum() == 1 and rom["cycle"].notna().sum() == 2  # 2 cycles + pooled
+    truth_file = next(study.glob(f"derivatives/groundtruth/**/{path.name.replace('_emg.edf', '_groundtruth.json')}"))
+    true_max = json.loads(truth_file.read_text())["profile"]["effective_max_angle"]
+    assert rom["value"].to_numpy() == pytest.approx(true_max, abs=1.0)
+    pd.testing.assert_frame_equal(feats, feats.sort_values(list(SORT_COLUMNS), kind="mergesort",
+                                                           na_position="last").reset_index(drop=True))
+
+
 def test_process_recording_meta_override(study):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

@@ -611,7 +611,16 @@ def process_recording(
             proc = _phases.set_phases(proc, ph)
         timings["phases"] = time.perf_counter() - t
         t = time.perf_counter()
-        feats = _features.compute(proc, **dict(feature_options or {}))
+        fopts = dict(feature_options or {})
+        feats = _features.compute(proc, **fopts)
+        wanted = fopts.get("features")
+        if wanted is None or "trunk_flexion_max" in (wanted if not isinstance(wanted, str) else [wanted]):
+            # maximal trunk flexion from the angle channel (the guarding profile's range-of-motion sign)
+            from .norms.reference import kinematic_features
+
+            kin = kinematic_features(proc)
+            if len(kin):
+                feats = pd.concat([feats, kin.astype(feats.dtypes.to_dict())], ignore_index=True)
         timings["features"] = time.perf_counter() - t
         display = None
         if display_rate:
@@ -1052,7 +1061,8 @@ def run_study(
         Conditioning pipeline (None: the default).
     jobs : int, optional
         Local worker processes (default: the CPUs available to this process). ``1`` runs
-        in this process. Ignored with ``scheduler``.
+        in this process. Each worker uses one core: its numeric libraries and paraspinal's
+        per-channel work run on one thread. Ignored with ``scheduler``.
     scheduler : str or distributed.Client, optional
         Address of a Dask scheduler (``tcp://host:8786``) or a Client: run the same tasks
         on that cluster. Its workers must be able to read the input paths.
