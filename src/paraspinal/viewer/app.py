@@ -803,6 +803,9 @@ class BrowserWindow(QtWidgets.QMainWindow):
                 self._guarding_dock = QtWidgets.QDockWidget("guarding", self)
                 self._guarding_dock.setWidget(self.guarding_panel)
                 self.addDockWidget(QtCore.Qt.DockWidgetArea.BottomDockWidgetArea, self._guarding_dock)
+                # the panel's grid of envelope bands needs room: about 60 % of the window's height
+                self.resizeDocks([self._guarding_dock], [max(360, int(0.6 * self.height()))],
+                                 QtCore.Qt.Orientation.Vertical)
             else:
                 self.guarding_panel.set_data(data)
             self._guarding_version = self._phase_version
