@@ -110,6 +110,7 @@ def test_read_bids_from_root(tmp_path):
     write_bids(synthetic(1, "02"), tmp_path)
     rec = read_bids(tmp_path, subject="02", task="frt")
     assert rec.meta["subject"] == "02"
+    assert rec.meta["format"] == "edf" and rec.meta["source"].endswith("sub-02_task-frt_emg.edf")
     with pytest.raises(ReadError, match="0 EMG recordings match"):
         read_bids(tmp_path, subject="03")
     with pytest.raises(ParameterError, match="subject"):

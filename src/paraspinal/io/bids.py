@@ -339,7 +339,11 @@ def read_bids(
     if not path.is_file():
         raise ReadError("no such file", file=path, hint="check the path")
     reader = read_bdf if path.suffix.lower() == ".bdf" else read_edf
-    return reader(path, channel_map=channel_map, meta=meta, rename=rename)
+    rec = reader(path, channel_map=channel_map, meta=meta, rename=rename)
+    # as ps.read says what it read
+    rec.meta["source"] = str(path)
+    rec.meta["format"] = "bdf" if path.suffix.lower() == ".bdf" else "edf"
+    return rec
 
 
 # ----------------------------------------------------------------------------- writing
