@@ -89,6 +89,27 @@ def test_guarding_panel_draws_band_patient_and_profile(qtbot, patient_data, tmp_
     assert QtGui.QImage(str(png)).width() == 1200
 
 
+def test_profile_marks_a_sign_flagged_without_z(qtbot, patient_data):
+    """A sign flagged because the value lies beyond every (equal) control has no z: no bar, so a
+    marker at the threshold and a '(> all)' tick say it was flagged."""
+    import dataclasses
+
+    import pyqtgraph as pg
+
+    _, data = patient_data
+    prof = data.profile.copy()
+    i = int(np.flatnonzero(prof["sign"].to_numpy() == "spasm")[0])
+    prof.loc[i, ["flag", "assessable", "strength"]] = [True, True, np.nan]
+    panel = GuardingPanel(dataclasses.replace(data, profile=prof))
+    qtbot.addWidget(panel)
+    marks = [it for it in panel.profile_plot.items if isinstance(it, pg.ScatterPlotItem)]
+    assert len(marks) == 1
+    xs, ys = marks[0].getData()
+    assert list(xs) == [float(i)] and ys[0] == pytest.approx(float(prof["threshold"].iat[0]))
+    ticks = dict(panel.profile_plot.getAxis("bottom")._tickLevels[0])
+    assert ticks[float(i)].endswith("(> all)")
+
+
 def test_window_with_reference_and_study_helpers(qtbot, reference, tmp_path):
     path = SAMPLE / "sub-08" / "emg" / "sub-08_task-frt_emg.edf"
     win = view(path, reference=reference, block=False, qc=False)

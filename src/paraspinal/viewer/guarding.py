@@ -370,7 +370,8 @@ class GuardingPanel(QtWidgets.QWidget):
         plot.setMenuEnabled(False)
         plot.hideButtons()
         plot.setMouseEnabled(x=False, y=False)
-        plot.setTitle("guarding profile: mean z in the guarding direction (red = flagged, grey = not assessable)",
+        plot.setTitle("guarding profile: mean z in the guarding direction (red = flagged, grey = not assessable, "
+                      "▲ = beyond every control, z undefined)",
                       size="10pt", color="#222")
         plot.setLabel("left", "z (SD)")
         if profile is None or not len(profile):
@@ -388,8 +389,13 @@ class GuardingPanel(QtWidgets.QWidget):
         plot.addItem(pg.InfiniteLine(pos=thr, angle=0, pen=pg.mkPen("#c62828", style=QtCore.Qt.PenStyle.DashLine),
                                      label=f"flag ≥ {thr:g} SD", labelOpts={"position": 0.93, "color": "#c62828", "anchors": [(1, 1), (1, 1)]}))
         plot.addItem(pg.InfiniteLine(pos=0.0, angle=0, pen=pg.mkPen("#555")))
-        ticks = [(float(i), _SHORT.get(s, s) + ("" if a else " (n/a)"))
-                 for i, (s, a) in enumerate(zip(prof["sign"], assess))]
+        # flagged with no z (the controls all equal, the subject beyond every one): a red marker
+        beyond = flag & ~np.isfinite(strength)
+        if beyond.any():
+            plot.addItem(pg.ScatterPlotItem(x=x[beyond], y=np.full(int(beyond.sum()), thr), symbol="t1", size=14,
+                                            brush=pg.mkBrush("#c62828"), pen=pg.mkPen("#333")))
+        ticks = [(float(i), _SHORT.get(s, s) + ("" if a else " (n/a)") + (" (> all)" if b else ""))
+                 for i, (s, a, b) in enumerate(zip(prof["sign"], assess, beyond))]
         plot.getAxis("bottom").setTicks([ticks, []])
         lo = min(-1.0, float(np.nanmin(height)) - 0.5)
         hi = max(thr + 0.8, float(np.nanmax(height)) + 0.5)
