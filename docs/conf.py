@@ -49,8 +49,6 @@ extensions = [
 
 root_doc = "index"
 exclude_patterns = ["_build", "**.ipynb_checkpoints", "Thumbs.db", ".DS_Store"]
-templates_path = ["_templates"]
-html_static_path = ["_static"]
 suppress_warnings = ["mystnb.unknown_mime_type"]
 
 # --- MyST and MyST-NB ---------------------------------------------------------------------

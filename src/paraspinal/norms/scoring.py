@@ -197,7 +197,7 @@ def _muscle_mask(muscle: pd.Series, side: pd.Series, kind: str) -> np.ndarray:
     if kind == "flexor":
         return m.isin(FLEXORS).to_numpy()
     parts = m.str.split("|", n=1, expand=True).reindex(columns=[0, 1])
-    first, second = parts[0].fillna(""), parts[1].fillna("")
+    first, second = parts[0].astype(object).fillna(""), parts[1].astype(object).fillna("")
     if kind == "extensor_pair":
         return (first.isin(EXTENSORS) & (second == "") & (s == "L|R")).to_numpy()
     if kind == "coactivation":
