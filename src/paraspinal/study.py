@@ -47,7 +47,6 @@ import sys
 import tempfile
 import time
 import traceback
-import uuid
 import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -57,6 +56,8 @@ from typing import Any, NamedTuple
 import numpy as np
 import pandas as pd
 
+from ._files import atomic_path
+from ._files import write_text_atomic as _write_text_atomic
 from ._version import __version__
 from .errors import ChannelError, ParameterError, ParaspinalError, ParaspinalWarning, ReadError, WriteError
 from .pipeline import Pipeline
@@ -824,32 +825,6 @@ class _Cache:
 
 def _write_parquet(df: pd.DataFrame, path: Path) -> None:
     df.to_parquet(path, index=False, engine="pyarrow", compression="snappy")
-
-
-# ============================================================================ atomic outputs
-@contextlib.contextmanager
-def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
-    """Yield a temporary path in the destination's folder; on success rename it onto ``path``.
-
-    The temporary file is removed on failure, so ``path`` is either the old file or the whole
-    new one, never a part.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}")
-    try:
-        yield tmp
-        with open(tmp, "rb") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-
-
-def _write_text_atomic(path: Path, text: str) -> None:
-    with atomic_path(path) as tmp:
-        tmp.write_text(text, encoding="utf-8")
 
 
 @contextlib.contextmanager

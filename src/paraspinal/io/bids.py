@@ -51,7 +51,8 @@ from ..channels import MUSCLES, SIDES
 from ..errors import ChannelError, ParameterError, ReadError, WriteError
 from ..recording import Recording, unit_scale
 
-__all__ = ["apply_sidecars", "read_bids", "write_bids", "parse_entities", "events_to_phases"]
+__all__ = ["apply_sidecars", "read_bids", "write_bids", "parse_entities", "events_to_phases", "phases_to_events",
+           "EVENTS_COLUMNS", "EVENTS_JSON"]
 
 _NA = "n/a"
 _LABEL = re.compile(r"^[A-Za-z0-9]+$")
@@ -483,29 +484,47 @@ def _write_channels(rec: Recording, path: Path) -> None:
     }, indent=2) + "\n", encoding="utf-8")
 
 
+#: Columns of an ``events.tsv`` that paraspinal writes, in order.
+EVENTS_COLUMNS: tuple[str, ...] = ("onset", "duration", "trial_type", "cycle", "sample")
+
+#: The ``events.json`` sidecar that describes those columns.
+EVENTS_JSON: dict[str, dict[str, str]] = {
+    "onset": {"Description": "Start of the phase from the first sample", "Units": "s"},
+    "duration": {"Description": "Length of the phase", "Units": "s"},
+    "trial_type": {"Description": "Task phase (paraspinal phase vocabulary: standing, flexion, "
+                                  "full_flexion, extension, ...)"},
+    "cycle": {"Description": "Flexion-relaxation cycle number (1-based), n/a outside cycles"},
+    "sample": {"Description": "Onset as a 0-based sample index"},
+}
+
+
+def _seconds(v: float) -> str:
+    return "0" if v == 0 else f"{v:.6f}".rstrip("0").rstrip(".")
+
+
+def phases_to_events(phases: pd.DataFrame, sfreq: float) -> pd.DataFrame:
+    """A phase table (``onset, duration, phase[, cycle]``) as an events table of text columns
+    (:data:`EVENTS_COLUMNS`; the inverse of :func:`events_to_phases`)."""
+    onset = np.asarray(phases["onset"], dtype=float) if len(phases) else np.zeros(0)
+    duration = np.asarray(phases["duration"], dtype=float) if len(phases) else np.zeros(0)
+    cycles = phases["cycle"] if "cycle" in phases else pd.Series([None] * len(phases))
+    return pd.DataFrame({
+        "onset": [_seconds(v) for v in onset],
+        "duration": [_seconds(v) for v in duration],
+        "trial_type": [str(p) for p in phases["phase"]] if len(phases) else [],
+        "cycle": [_NA if pd.isna(c) else str(int(c)) for c in cycles],
+        "sample": np.round(onset * float(sfreq)).astype(np.int64),
+    }, columns=list(EVENTS_COLUMNS))
+
+
 def _write_events(rec: Recording, path: Path) -> None:
     phases = rec.phases
     if not len(phases):
         if path.exists():
             path.unlink()
         return
-    onset = phases["onset"].to_numpy(dtype=float)
-    events = pd.DataFrame({
-        "onset": [f"{v:.6f}".rstrip("0").rstrip(".") if v else "0" for v in onset],
-        "duration": [f"{v:.6f}".rstrip("0").rstrip(".") if v else "0" for v in phases["duration"].to_numpy(float)],
-        "trial_type": phases["phase"].astype(str),
-        "cycle": [_NA if pd.isna(c) else str(int(c)) for c in phases["cycle"]],
-        "sample": np.round(onset * rec.sfreq).astype(np.int64),
-    })
-    _write_tsv(events, path)
-    path.with_suffix(".json").write_text(json.dumps({
-        "onset": {"Description": "Start of the phase from the first sample", "Units": "s"},
-        "duration": {"Description": "Length of the phase", "Units": "s"},
-        "trial_type": {"Description": "Task phase (paraspinal phase vocabulary: standing, flexion, "
-                                      "full_flexion, extension, ...)"},
-        "cycle": {"Description": "Flexion-relaxation cycle number (1-based), n/a outside cycles"},
-        "sample": {"Description": "Onset as a 0-based sample index"},
-    }, indent=2) + "\n", encoding="utf-8")
+    _write_tsv(phases_to_events(phases, rec.sfreq), path)
+    path.with_suffix(".json").write_text(json.dumps(EVENTS_JSON, indent=2) + "\n", encoding="utf-8")
 
 
 def _write_group(root: Path, subject: str, group: str | None) -> None:

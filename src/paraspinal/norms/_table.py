@@ -15,13 +15,14 @@ independent units of a group comparison (cycles of one subject are repeated meas
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from .._files import atomic_path
+from .._files import write_text_atomic as _write_text
 from ..errors import ParameterError, WriteError
 
 #: Default key of a comparison: one value per subject for each of these.
@@ -155,30 +156,19 @@ def subject_level(features_df: pd.DataFrame, *, by: Sequence[str] = KEYS, sessio
 
 def write_atomic(df: pd.DataFrame, path: Path, kind: str) -> None:
     """Write a table as Parquet or CSV through a temporary file and :func:`os.replace`."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     try:
-        if kind == "parquet":
-            df.to_parquet(tmp, index=False, engine="pyarrow")
-        else:
-            df.to_csv(tmp, index=False, lineterminator="\n")
-        os.replace(tmp, path)
+        with atomic_path(path) as tmp:
+            if kind == "parquet":
+                df.to_parquet(tmp, index=False, engine="pyarrow")
+            else:
+                df.to_csv(tmp, index=False, lineterminator="\n")
     except OSError as err:
         raise WriteError(f"could not write ({err})", file=path, hint="check the folder exists and is writable") from err
-    finally:
-        if tmp.exists():
-            tmp.unlink()
 
 
 def write_text_atomic(text: str, path: Path) -> None:
     """Write a text file through a temporary file and :func:`os.replace`."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     try:
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
+        _write_text(path, text)
     except OSError as err:
         raise WriteError(f"could not write ({err})", file=path, hint="check the folder exists and is writable") from err
-    finally:
-        if tmp.exists():
-            tmp.unlink()

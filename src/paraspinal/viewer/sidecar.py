@@ -23,37 +23,22 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
+from .._files import write_text_atomic
 from ..errors import ReadError
+from ..io.bids import EVENTS_COLUMNS, EVENTS_JSON, events_to_phases, parse_entities, phases_to_events
 from ..recording import Recording
 
 __all__ = ["sidecar_path", "write_phases", "load_phases", "apply_phases", "read_with_phases", "is_bids_file",
            "EVENTS_COLUMNS"]
 
-#: Columns of the sidecar table, in order.
-EVENTS_COLUMNS: tuple[str, ...] = ("onset", "duration", "trial_type", "cycle", "sample")
-
-_NA = "n/a"
-_DESCRIPTION = {
-    "onset": {"Description": "Start of the phase from the first sample", "Units": "s"},
-    "duration": {"Description": "Length of the phase", "Units": "s"},
-    "trial_type": {"Description": "Task phase (paraspinal phase vocabulary: standing, flexion, "
-                                  "full_flexion, extension, ...)"},
-    "cycle": {"Description": "Flexion-relaxation cycle number (1-based), n/a outside cycles"},
-    "sample": {"Description": "Onset as a 0-based sample index"},
-}
-
 
 def is_bids_file(path: str | os.PathLike) -> bool:
     """True when ``path`` is named like a BIDS data file (``sub-<label>_..._<suffix>.<ext>``)."""
-    from ..io.bids import parse_entities
-
     return bool(parse_entities(path))
 
 
@@ -84,24 +69,6 @@ def sidecar_path(path: str | os.PathLike) -> Path:
     return path.with_name(path.name + ".events.tsv")
 
 
-def _seconds(v: float) -> str:
-    return "0" if v == 0 else f"{v:.6f}".rstrip("0").rstrip(".")
-
-
-def phases_to_events(phases: pd.DataFrame, sfreq: float) -> pd.DataFrame:
-    """A phase table (``onset, duration, phase, cycle``) as an events table of text columns."""
-    onset = np.asarray(phases["onset"], dtype=float) if len(phases) else np.zeros(0)
-    duration = np.asarray(phases["duration"], dtype=float) if len(phases) else np.zeros(0)
-    cycles = phases["cycle"] if "cycle" in phases else pd.Series([None] * len(phases))
-    return pd.DataFrame({
-        "onset": [_seconds(v) for v in onset],
-        "duration": [_seconds(v) for v in duration],
-        "trial_type": [str(p) for p in phases["phase"]] if len(phases) else [],
-        "cycle": [_NA if pd.isna(c) else str(int(c)) for c in cycles],
-        "sample": np.round(onset * float(sfreq)).astype(np.int64),
-    }, columns=list(EVENTS_COLUMNS))
-
-
 def write_phases(phases: pd.DataFrame, path: str | os.PathLike, sfreq: float) -> Path:
     """Write a phase table as an ``events.tsv`` sidecar (atomically).
 
@@ -124,19 +91,10 @@ def write_phases(phases: pd.DataFrame, path: str | os.PathLike, sfreq: float) ->
     if len(phases):
         phases = phases.sort_values("onset", kind="mergesort")
     table = phases_to_events(phases, sfreq)
-    text = table.to_csv(sep="\t", index=False, lineterminator="\n")
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".tsv", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    write_text_atomic(path, table.to_csv(sep="\t", index=False, lineterminator="\n"))
     desc = path.with_suffix(".json")
     if not desc.exists():
-        desc.write_text(json.dumps(_DESCRIPTION, indent=2) + "\n", encoding="utf-8")
+        desc.write_text(json.dumps(EVENTS_JSON, indent=2) + "\n", encoding="utf-8")
     return path
 
 
@@ -167,8 +125,6 @@ def load_phases(path: str | os.PathLike) -> pd.DataFrame:
         tsv = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False, na_filter=False)
     except (OSError, ValueError, pd.errors.ParserError) as err:
         raise ReadError(f"could not read the phase sidecar: {err}", file=path) from err
-    from ..io.bids import events_to_phases
-
     return events_to_phases(tsv, path)
 
 
