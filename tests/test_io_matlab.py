@@ -58,8 +58,9 @@ def test_unibo_v5(data_dir):
     assert rec.ch_names == ["emg1", "emg2", "emg3", "emg4"]
     assert rec.meta["mat_version"] == "5" and rec.meta["mat_variable"] == "emg"
     np.testing.assert_allclose(rec.get_data(unit=None), expected.T.astype(np.float64), rtol=0)
-    mv = read_mat(path, variables={"data": "emg"}, sfreq=500, units="mV",
-                  ch_names=["ECU", "EDC", "FCR", "FCU"])
+    with pytest.warns(ParaspinalWarning, match="without a recognised muscle"):
+        mv = read_mat(path, variables={"data": "emg"}, sfreq=500, units="mV",
+                      ch_names=["ECU", "EDC", "FCR", "FCU"])
     np.testing.assert_allclose(mv.get_data(unit=None), expected.T * 1e-3, rtol=1e-6)
     assert mv.ch_names == ["ECU", "EDC", "FCR", "FCU"]
 
@@ -81,16 +82,18 @@ def test_v5_variable_map_rows_and_columns(tmp_path, rng):
     np.testing.assert_allclose(rec.emg(unit="uV"), x.T[:2])
     rows = tmp_path / "rows.mat"
     scipy.io.savemat(rows, {"sig": x.T})
-    by_rows = read_mat(rows, sfreq=1000, units="uV", channels_axis=0)
+    with pytest.warns(ParaspinalWarning, match="without a recognised muscle"):
+        by_rows = read_mat(rows, sfreq=1000, units="uV", channels_axis=0)
     np.testing.assert_allclose(by_rows.get_data(unit="uV"), x.T)
-    inferred = read_mat(rows, sfreq=1000, units="uV")
+    with pytest.warns(ParaspinalWarning, match="without a recognised muscle"):
+        inferred = read_mat(rows, sfreq=1000, units="uV")
     assert inferred.get_data(unit="uV").shape == (3, 2000)
 
 
 def test_v5_ambiguous_orientation_warns(tmp_path, rng):
     path = tmp_path / "sq.mat"
     scipy.io.savemat(path, {"m": rng.normal(size=(40, 60))})
-    with pytest.warns(ParaspinalWarning, match="channels_axis"):
+    with pytest.warns(ParaspinalWarning, match="without a recognised muscle"), pytest.warns(ParaspinalWarning, match="channels_axis"):
         read_mat(path, sfreq=100, ch_names=[f"c{i}" for i in range(40)], rename=False)
 
 
@@ -121,5 +124,6 @@ def test_v73_written_in_matlab_layout(tmp_path, rng):
     assert rec.ch_names == ["L_MF_L5", "R_MF_L5", "L_LT", "R_LT"]
     np.testing.assert_allclose(rec.get_data(unit=None), expected.T)
     np.testing.assert_allclose(rec.get_data(unit=None), x.T)
-    auto = read_mat(path, sfreq=2000, rename=False)  # the one matrix; fs and labels are not candidates
+    with pytest.warns(ParaspinalWarning, match="without a recognised muscle"):
+        auto = read_mat(path, sfreq=2000, rename=False)  # the one matrix; fs and labels are not candidates
     assert auto.ch_names == ["emg1", "emg2", "emg3", "emg4"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +15,8 @@ import pytest
 import paraspinal as ps
 from paraspinal import synth
 from paraspinal.errors import WriteError
+
+from artefacts import tree_differences
 
 REPO = Path(__file__).resolve().parent.parent
 SMALL = dict(n_controls=1, n_patients=2, seed=7, sfreq=500.0, channels=("L_LT", "R_MF", "L_RA"))
@@ -101,6 +104,57 @@ def test_sample_data_is_regenerated_bit_for_bit(tmp_path):
         pytest.skip(f"sample_data/ was made with other package versions {changed} (recorded, installed): "
                     "the bytes may differ; regenerate with python scripts/make_sample_data.py")
     out = script.main([str(tmp_path / "sample")])
-    assert _hashes(out) == _hashes(committed)
+    assert tree_differences(out, committed) == []
     size = sum(p.stat().st_size for p in committed.rglob("*") if p.is_file())
     assert size < 15e6
+
+
+def _edf_sample_offset(path: Path) -> int:
+    """Byte offset of a sample in the middle of the first data record of an EDF file."""
+    head = path.read_bytes()[:256]
+    return int(head[184:192]) + 2 * 1000
+
+
+def test_the_comparison_fails_on_one_changed_sample_or_value(tmp_path):
+    committed = REPO / "sample_data"
+    copy = tmp_path / "copy"
+    shutil.copytree(committed, copy)
+    assert tree_differences(copy, committed) == []
+    # one 16-bit sample of one EDF, one step of its resolution
+    edf = copy / "sub-03/emg/sub-03_task-frt_emg.edf"
+    data = bytearray(edf.read_bytes())
+    i = _edf_sample_offset(edf)
+    value = int.from_bytes(data[i:i + 2], "little", signed=True)
+    data[i:i + 2] = (value + (1 if value < 32767 else -1)).to_bytes(2, "little", signed=True)
+    edf.write_bytes(bytes(data))
+    assert tree_differences(copy, committed) == ["sub-03/emg/sub-03_task-frt_emg.edf: bytes differ"]
+    shutil.copy2(committed / "sub-03/emg/sub-03_task-frt_emg.edf", edf)
+    # a ground-truth float: a last-bit change passes, a change in the 8th digit does not
+    gt = copy / "derivatives/groundtruth/sub-03/emg/sub-03_task-frt_groundtruth.json"
+    doc = json.loads(gt.read_text())
+    key, value = _first_float(doc)
+    _set(doc, key, float(np.nextafter(value, np.inf)))
+    gt.write_text(json.dumps(doc, indent=1))
+    assert tree_differences(copy, committed) == []
+    _set(doc, key, value * (1 + 1e-7))
+    gt.write_text(json.dumps(doc, indent=1))
+    diff = tree_differences(copy, committed)
+    assert len(diff) == 1 and diff[0].startswith("derivatives/groundtruth/sub-03/emg/sub-03_task-frt_groundtruth.json")
+
+
+def _first_float(doc, path=()):
+    """Path and value of the first non-integral float in a JSON document."""
+    items = doc.items() if isinstance(doc, dict) else enumerate(doc) if isinstance(doc, list) else ()
+    for k, v in items:
+        if isinstance(v, float) and v != int(v):
+            return path + (k,), v
+        found = _first_float(v, path + (k,))
+        if found:
+            return found
+    return None
+
+
+def _set(doc, path, value):
+    for k in path[:-1]:
+        doc = doc[k]
+    doc[path[-1]] = value

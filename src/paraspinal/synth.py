@@ -69,6 +69,7 @@ __all__ = [
     "DEFAULT_CHANNELS",
     "CONTROL_LEVELS",
     "GUARDING_SIGNS",
+    "JSON_DIGITS",
     "Segment",
     "SubjectProfile",
     "GroundTruth",
@@ -892,8 +893,14 @@ class GroundTruth:
         return _jsonable(dataclasses.asdict(self))
 
     def to_json(self, path: str | os.PathLike | None = None) -> str:
-        """Serialise to JSON (and write it to ``path`` if given); same truth, same bytes."""
-        text = json.dumps(self.to_dict(), indent=1, allow_nan=False) + "\n"
+        """Serialise to JSON (and write it to ``path`` if given); same truth, same bytes.
+
+        Floats are written with :data:`JSON_DIGITS` significant digits, so that the bytes do
+        not depend on the CPU: a value that came out of a floating-point reduction (a sum,
+        a norm, an FFT) can differ in its last bit between machines, and would otherwise
+        change the 17th digit of its shortest representation.
+        """
+        text = json.dumps(_jsonable(dataclasses.asdict(self), digits=JSON_DIGITS), indent=1, allow_nan=False) + "\n"
         if path is not None:
             Path(path).write_text(text, encoding="utf-8")
         return text
@@ -907,17 +914,22 @@ class GroundTruth:
         return df
 
 
-def _jsonable(x: Any) -> Any:
+#: Significant digits of the floats in ground-truth JSON files (12: far below any
+#: tolerance a test or analysis uses, far above the last-bit differences between CPUs).
+JSON_DIGITS = 12
+
+
+def _jsonable(x: Any, digits: int | None = None) -> Any:
     if isinstance(x, dict):
-        return {str(k): _jsonable(v) for k, v in x.items()}
+        return {str(k): _jsonable(v, digits) for k, v in x.items()}
     if isinstance(x, (list, tuple)):
-        return [_jsonable(v) for v in x]
+        return [_jsonable(v, digits) for v in x]
     if isinstance(x, np.ndarray):
-        return [_jsonable(v) for v in x.tolist()]
+        return [_jsonable(v, digits) for v in x.tolist()]
     if isinstance(x, (np.integer,)):
         return int(x)
     if isinstance(x, (np.floating, float)):
-        return float(x)
+        return float(x) if digits is None or not np.isfinite(x) else float(f"{float(x):.{digits}g}")
     if isinstance(x, np.bool_):
         return bool(x)
     return x
