@@ -307,13 +307,13 @@ def _cycle_sequence(labels: Sequence[str], duration: np.ndarray) -> tuple[list[i
 
     Rules (the docstring of :func:`infer_cycles` states them for users): a candidate (see
     :func:`_candidates`) is a cycle when it has a ``flexion`` and, after it, an ``extension``;
-    cycles are numbered 1, 2, ... in time order. Standing rows between two cycles: a single
-    one opens the next cycle; with two or more, the first closes the previous cycle and the
-    others open the next. Standing before the first cycle belongs to it, standing after the
-    last cycle to the last one; standing next to an unnumbered candidate goes to the
-    numbered neighbour (standing between an unnumbered candidate and the start or end of the
-    recording, or between two unnumbered candidates, stays unnumbered). Zero-length rows
-    (point events) and other phases stay unnumbered.
+    cycles are numbered 1, 2, ... in time order. Standing rows go to candidates by position
+    alone: between two candidates a single one opens the next; with two or more, the first
+    closes the previous candidate and the others open the next; standing before the first
+    candidate belongs to it, standing after the last candidate to the last one. Standing
+    given to an unnumbered candidate stays unnumbered, so a cycle's rows do not depend on
+    whether its neighbours are complete. Zero-length rows (point events) and other phases
+    stay unnumbered.
     """
     n = len(labels)
     use = np.array([(lab in _STAGE or lab == "standing") for lab in labels], bool) & (np.asarray(duration) > 0)
@@ -345,15 +345,15 @@ def _cycle_sequence(labels: Sequence[str], duration: np.ndarray) -> tuple[list[i
     for i in stand:
         gaps.setdefault(int(np.searchsorted(np.asarray(first, dtype=np.int64), i)), []).append(int(i))
     for j, rows in gaps.items():
-        prev = number[j - 1] if j > 0 else None
-        nxt = number[j] if j < len(cands) else None
-        if prev is not None and nxt is not None:
-            split = 1 if len(rows) >= 2 else 0
-            for r_, i in enumerate(rows):
-                cyc[i] = prev if r_ < split else nxt
-        else:
+        if not cands:
+            break
+        if j == 0 or j == len(cands):  # before the first / after the last candidate
             for i in rows:
-                cyc[i] = prev if prev is not None else nxt
+                cyc[i] = number[min(j, len(cands) - 1)]
+            continue
+        split = 1 if len(rows) >= 2 else 0
+        for r_, i in enumerate(rows):
+            cyc[i] = number[j - 1] if r_ < split else number[j]
     return cyc, dropped
 
 
@@ -382,8 +382,9 @@ def infer_cycles(phases: pd.DataFrame, *, file: str | None = None) -> pd.DataFra
     * standing: the standing before the first cycle belongs to cycle 1, the standing after
       the last extension to the last cycle; between two cycles a single standing opens the
       next cycle, and of two or more the first closes the previous cycle and the others
-      open the next; standing next to an unnumbered candidate goes to the numbered cycle on
-      its other side, if any. This is what :func:`from_protocol` does for a protocol written as
+      open the next (the same rules place standing next to an unnumbered candidate, which
+      then stays unnumbered: a cycle's rows do not depend on whether its neighbours are
+      complete). This is what :func:`from_protocol` does for a protocol written as
       ``standing, flexion, full_flexion, extension, standing`` per cycle, and what
       :func:`from_angle` does (it splits the standing between cycles in two), so a
       study whose ``events.tsv`` drops the ``cycle`` column gives the same features;
