@@ -148,3 +148,13 @@ def test_from_annotations_checks_a_trunk_angle_channel_in_degrees_only():
     assert out.attrs["phase_check"]["angle"]["status"].startswith("skipped")
     out = phases.from_annotations(rec, angle_check=False)
     assert "angle" not in out.attrs.get("phase_check", {})
+
+
+def test_docs_list_every_spelling():
+    from pathlib import Path
+
+    page = (Path(__file__).resolve().parents[1] / "docs" / "features.md").read_text(encoding="utf-8")
+    section = page[page.index("### Label spellings"):page.index("## The table")]
+    rows = [ln for ln in section.splitlines() if ln.startswith("| `")]
+    listed = {w.split(" (")[0].strip() for ln in rows for w in ln.split("|")[2].replace(";", ",").split(",")}
+    assert listed == set(phases.SYNONYMS), (set(phases.SYNONYMS) ^ listed)
