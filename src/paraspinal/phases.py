@@ -339,7 +339,8 @@ def _cycle_sequence(labels: Sequence[str], duration: np.ndarray) -> tuple[list[i
         for i in range(c[0], c[-1] + 1):
             if use[i]:
                 cyc[i] = num
-    stand = [i for i in np.flatnonzero(use) if labels[i] == "standing" and not any(a < i < b for a, b in zip(first, last))]
+    stand = [i for i in np.flatnonzero(use)
+             if labels[i] == "standing" and not any(a < i < b for a, b in zip(first, last))]
     # standing rows grouped by the gap between candidates they fall in (gap j: before candidate j)
     gaps: dict[int, list[int]] = {}
     for i in stand:
