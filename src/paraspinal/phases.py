@@ -39,6 +39,7 @@ start and end.
 
 from __future__ import annotations
 
+import copy as _copy
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -54,7 +55,8 @@ __all__ = [
     "STATIC", "DYNAMIC", "CALIBRATION", "PHASES", "SYNONYMS", "SOURCES", "PHASE_COLUMNS",
     "is_static", "is_dynamic", "is_calibration", "canonical_phase", "validate",
     "from_annotations", "from_angle", "from_protocol", "from_envelope", "detect", "set_phases",
-    "inclination_from_imu", "frp_angles", "segments",
+    "inclination_from_imu", "frp_angles", "segments", "infer_cycles", "check_with_angle", "frp_cycle_problems",
+    "CYCLE_PHASES", "ANGLE_CHECK_TOLERANCE", "angle_signal",
 ]
 
 #: Static phases.
@@ -70,22 +72,42 @@ SOURCES: tuple[str, ...] = ("annotations", "angle", "protocol", "envelope")
 #: Columns of a phase table made by this module.
 PHASE_COLUMNS: tuple[str, ...] = ("onset", "duration", "phase", "cycle", "source")
 
-#: Common spellings (lower case, spaces/hyphens/underscores folded) -> canonical phase.
+#: Spellings labs use for phases -> vocabulary name. Keys are folded as :func:`canonical_phase`
+#: folds a label (lower case; ``_`` and ``-`` read as spaces; runs of spaces collapsed), so
+#: ``"Full-Flexion"``, ``"full_flexion"`` and ``"FULL FLEXION"`` all match ``"full flexion"``;
+#: a trailing repetition number is ignored (``"flexion 2"``, ``"FF1"``). Bare words that would
+#: need a guess are deliberately absent (``hold``: Sorensen or full-flexion hold? ``baseline``,
+#: ``relax``, ``max``, ``reference``, ``rising``, ``stance``, ``neutral``, ``supine``): such a
+#: label keeps its name and is reported, or can be mapped with ``synonyms=``.
 SYNONYMS: dict[str, str] = {
+    # standing
     "std": "standing", "stand": "standing", "upright": "standing", "upright standing": "standing",
-    "quiet standing": "standing", "std2": "standing", "standing2": "standing", "stance": "standing",
-    "sit": "sitting", "seated": "sitting", "upright sitting": "sitting",
+    "quiet standing": "standing", "standing still": "standing", "stand still": "standing",
+    "static standing": "standing", "standing upright": "standing", "erect standing": "standing",
+    # sitting, prone
+    "sit": "sitting", "seated": "sitting", "upright sitting": "sitting", "sitting upright": "sitting",
     "lying prone": "prone", "prone lying": "prone",
+    # full flexion (MVF: maximum voluntary flexion, Neblett et al. 2010)
     "ff": "full_flexion", "mvf": "full_flexion", "full flexion": "full_flexion", "fullflexion": "full_flexion",
-    "maximal flexion": "full_flexion", "maximum voluntary flexion": "full_flexion", "max flexion": "full_flexion",
+    "full flex": "full_flexion", "fullflex": "full_flexion", "flexed": "full_flexion", "fully flexed": "full_flexion",
+    "maximal flexion": "full_flexion", "maximum flexion": "full_flexion", "max flexion": "full_flexion",
+    "maximum voluntary flexion": "full_flexion", "maximal voluntary flexion": "full_flexion",
+    "full trunk flexion": "full_flexion",
+    # flexion (the movement down)
     "flx": "flexion", "flex": "flexion", "bending": "flexion", "forward bending": "flexion", "bend": "flexion",
+    "forward bend": "flexion", "forward flexion": "flexion", "trunk flexion": "flexion", "flexing": "flexion",
+    # extension (the movement back up)
     "ext": "extension", "re extension": "extension", "reextension": "extension", "extend": "extension",
-    "rising": "extension", "return": "extension",
+    "extending": "extension", "return": "extension", "return to upright": "extension",
+    "return to standing": "extension", "trunk extension": "extension",
+    # Biering-Sorensen
     "sorensen": "sorensen_hold", "biering sorensen": "sorensen_hold", "sorensen hold": "sorensen_hold",
-    "hold": "sorensen_hold",
-    "baseline": "rest", "relax": "rest", "relaxed": "rest", "supine": "rest",
+    "sorensen test": "sorensen_hold", "biering sorensen test": "sorensen_hold",
+    # other movements
     "lift": "lifting", "lower": "lowering", "walk": "walking", "gait": "walking",
-    "mvic": "mvc", "max": "mvc", "reference": "rvc", "submaximal": "rvc",
+    # calibration
+    "mvic": "mvc", "maximum voluntary contraction": "mvc", "maximal voluntary contraction": "mvc",
+    "reference voluntary contraction": "rvc", "reference contraction": "rvc",
 }
 
 
@@ -165,31 +187,39 @@ def _table(rows: list[dict[str, Any]], source: str) -> pd.DataFrame:
 
 
 def validate(phases: pd.DataFrame, *, on_unknown: str = "warn", synonyms: Mapping[str, str] | None = None,
-             file: str | None = None) -> pd.DataFrame:
-    """Check a phase table and map its labels to the vocabulary.
+             file: str | None = None, cycles: str = "infer") -> pd.DataFrame:
+    """Check a phase table, map its labels to the vocabulary and number its flexion-relaxation cycles.
 
     Parameters
     ----------
     phases : pandas.DataFrame
         Columns ``onset, duration, phase`` (seconds) and optionally ``cycle``, ``source``.
     on_unknown : {"warn", "error", "keep", "drop"}
-        What to do with a label that is neither a vocabulary name nor a known synonym:
-        keep it with a warning (default), raise, keep it silently, or drop the row.
+        What to do with a label that is neither a vocabulary name nor a known spelling
+        (:data:`SYNONYMS`): keep it with one warning listing all such labels (default),
+        raise, keep it silently, or drop the row. A label is never guessed.
     synonyms : mapping, optional
         Extra lab-specific spellings (``{"T1": "standing"}``), checked first.
     file : str, optional
         File name for messages.
+    cycles : {"infer", "keep"}
+        ``"infer"`` (default): when no flexion, full-flexion or extension row has a cycle
+        number, number the cycles from the sequence of phases (:func:`infer_cycles`); when
+        the table numbers them, keep its numbers and warn where they contradict the
+        sequence. ``"keep"``: leave the ``cycle`` column as it is.
 
     Returns
     -------
     pandas.DataFrame
-        A new table with the columns :data:`PHASE_COLUMNS`, sorted by onset.
+        A new table with the columns :data:`PHASE_COLUMNS`, sorted by onset. When cycles were
+        inferred, ``source`` gains the suffix ``"+cycles-inferred"`` and
+        ``attrs["phase_check"]["cycles"]`` says what was done.
 
     Raises
     ------
     ParameterError
         Missing columns, negative durations or onsets, non-finite times, unknown labels
-        with ``on_unknown="error"``.
+        with ``on_unknown="error"``, an unknown ``cycles`` mode.
     """
     need = {"onset", "duration", "phase"}
     if not need <= set(phases.columns):
@@ -197,6 +227,8 @@ def validate(phases: pd.DataFrame, *, on_unknown: str = "warn", synonyms: Mappin
                              file=file, hint="rename the columns (BIDS events use trial_type for the phase)")
     if on_unknown not in ("warn", "error", "keep", "drop"):
         raise ParameterError(f"on_unknown={on_unknown!r}", hint="use 'warn', 'error', 'keep' or 'drop'")
+    if cycles not in ("infer", "keep"):
+        raise ParameterError(f"cycles={cycles!r}", hint="use 'infer' or 'keep'")
     onset = np.asarray(phases["onset"], dtype=float)
     dur = np.asarray(phases["duration"], dtype=float)
     if not (np.isfinite(onset).all() and np.isfinite(dur).all()):
@@ -207,56 +239,460 @@ def validate(phases: pd.DataFrame, *, on_unknown: str = "warn", synonyms: Mappin
     extra = {_fold(k): v for k, v in (synonyms or {}).items()}
     labels, keep, unknown = [], [], []
     for lab in phases["phase"]:
-        f = _fold(lab)
-        canon = extra.get(f) or canonical_phase(lab)
+        canon = extra.get(_fold(lab)) or canonical_phase(lab)
         if canon is None:
             unknown.append(str(lab))
-            if on_unknown == "drop":
-                keep.append(False)
-                labels.append(str(lab))
-                continue
-            canon = str(lab)
-        keep.append(True)
-        labels.append(canon)
+        keep.append(canon is not None or on_unknown != "drop")
+        labels.append(str(lab) if canon is None else canon)
     if unknown and on_unknown == "error":
         raise ParameterError(f"unknown phase label(s) {sorted(set(unknown))}", file=file,
                              hint=f"use the vocabulary {list(PHASES)} or pass synonyms={{'label': 'phase'}}")
     if unknown and on_unknown == "warn":
         where = f"{file}: " if file else ""
         warnings.warn(f"{where}phase label(s) {sorted(set(unknown))} are not in the phase vocabulary; kept as they "
-                      "are (pass synonyms={'label': 'phase'} to map them)", ParaspinalWarning, stacklevel=3)
-    cycles = phases["cycle"] if "cycle" in phases else [None] * len(phases)
+                      "are, not guessed (pass synonyms={'label': 'phase'} to map them)", ParaspinalWarning,
+                      stacklevel=3)
+    cyc = phases["cycle"] if "cycle" in phases else [None] * len(phases)
     source = phases["source"] if "source" in phases else ["annotations"] * len(phases)
     rows = [dict(onset=o, duration=d, phase=p, cycle=c, source=s)
-            for o, d, p, c, s, k in zip(onset, dur, labels, cycles, source, keep) if k]
+            for o, d, p, c, s, k in zip(onset, dur, labels, cyc, source, keep) if k]
     out = _table(rows, "annotations")
     if rows:
         out["source"] = [r["source"] for r in sorted(rows, key=lambda r: r["onset"])]
+    attrs = dict(phases.attrs.get("phase_check", {})) if isinstance(phases.attrs.get("phase_check"), dict) else {}
+    if cycles == "infer" and len(out):
+        out, record = _number_cycles(out, file)
+        if record is not None:
+            attrs["cycles"] = record
+    if attrs:
+        out.attrs["phase_check"] = attrs
     return out
 
 
-def from_annotations(rec: Recording, *, on_unknown: str = "warn",
-                     synonyms: Mapping[str, str] | None = None) -> pd.DataFrame:
+# ----------------------------------------------------------------------------- cycles from a phase sequence
+#: The movement phases of a flexion-relaxation cycle, in order.
+CYCLE_PHASES: tuple[str, ...] = ("flexion", "full_flexion", "extension")
+_STAGE = {p: i for i, p in enumerate(CYCLE_PHASES)}
+
+
+def _candidates(labels: Sequence[str], use: np.ndarray) -> list[list[int]]:
+    """Group the movement rows (indices into ``labels``, time order) into candidate cycles.
+
+    A new candidate starts at a row whose stage (flexion 0, full_flexion 1, extension 2) is
+    lower than the current candidate's highest stage (a ``flexion`` after full flexion or
+    extension, a ``full_flexion`` after extension), and at a ``flexion`` that follows a
+    ``standing`` after the candidate's last movement row. Repeated labels (two ``flexion``
+    rows in a row), gaps and other phases (``sitting``, ``rest``...) do not split a candidate.
+    """
+    out: list[list[int]] = []
+    stage = -1
+    stood = False
+    for i in np.flatnonzero(use):
+        lab = labels[i]
+        if lab == "standing":
+            stood = bool(out)
+            continue
+        s = _STAGE[lab]
+        if not out or s < stage or (s == 0 and stood):
+            out.append([])
+            stage = -1
+        out[-1].append(int(i))
+        stage = max(stage, s)
+        stood = False
+    return out
+
+
+def _cycle_sequence(labels: Sequence[str], duration: np.ndarray) -> tuple[list[int | None], list[dict[str, Any]]]:
+    """Cycle numbers inferred from a time-ordered phase sequence, and the candidates left unnumbered.
+
+    Rules (the docstring of :func:`infer_cycles` states them for users): a candidate (see
+    :func:`_candidates`) is a cycle when it has a ``flexion`` and, after it, an ``extension``;
+    cycles are numbered 1, 2, ... in time order. Standing rows go to candidates by position
+    alone: between two candidates a single one opens the next; with two or more, the first
+    closes the previous candidate and the others open the next; standing before the first
+    candidate belongs to it, standing after the last candidate to the last one. Standing
+    given to an unnumbered candidate stays unnumbered, so a cycle's rows do not depend on
+    whether its neighbours are complete. Zero-length rows (point events) and other phases
+    stay unnumbered.
+    """
+    n = len(labels)
+    use = np.array([(lab in _STAGE or lab == "standing") for lab in labels], bool) & (np.asarray(duration) > 0)
+    cands = _candidates(labels, use)
+    number: list[int | None] = []
+    dropped = []
+    k = 0
+    for j, c in enumerate(cands):
+        has = {labels[i] for i in c}
+        if "flexion" in has and "extension" in has:
+            k += 1
+            number.append(k)
+        else:
+            number.append(None)
+            where = ("leading partial" if j == 0 and "flexion" not in has else
+                     "trailing incomplete" if j == len(cands) - 1 and "extension" not in has else "incomplete")
+            dropped.append(dict(kind=where, first=c[0], last=c[-1], labels=[labels[i] for i in c],
+                                missing=[p for p in ("flexion", "extension") if p not in has]))
+    cyc: list[int | None] = [None] * n
+    first = [c[0] for c in cands]
+    last = [c[-1] for c in cands]
+    for c, num in zip(cands, number):
+        for i in range(c[0], c[-1] + 1):
+            if use[i]:
+                cyc[i] = num
+    stand = [i for i in np.flatnonzero(use)
+             if labels[i] == "standing" and not any(a < i < b for a, b in zip(first, last))]
+    # standing rows grouped by the gap between candidates they fall in (gap j: before candidate j)
+    gaps: dict[int, list[int]] = {}
+    for i in stand:
+        gaps.setdefault(int(np.searchsorted(np.asarray(first, dtype=np.int64), i)), []).append(int(i))
+    for j, rows in gaps.items():
+        if not cands:
+            break
+        if j == 0 or j == len(cands):  # before the first / after the last candidate
+            for i in rows:
+                cyc[i] = number[min(j, len(cands) - 1)]
+            continue
+        split = 1 if len(rows) >= 2 else 0
+        for r_, i in enumerate(rows):
+            cyc[i] = number[j - 1] if r_ < split else number[j]
+    return cyc, dropped
+
+
+def infer_cycles(phases: pd.DataFrame, *, file: str | None = None) -> pd.DataFrame:
+    """Number the flexion-relaxation cycles of a phase table from its sequence of phases.
+
+    Labs' annotations (BIDS ``events.tsv``, EDF+/BDF+ annotations, C3D events, viewer
+    sidecars) rarely number cycles. A cycle is the sequence ``flexion`` -> ``full_flexion``
+    -> ``extension`` with ``standing`` around it; :func:`validate` (and so
+    :func:`from_annotations`, :func:`detect` and the feature table) calls this for every
+    phase table. Rules:
+
+    * the ``flexion``, ``full_flexion``, ``extension`` and ``standing`` rows of non-zero
+      duration are read in time order; other phases (``sitting``, ``rest``, unknown labels)
+      and zero-length point events are skipped and stay unnumbered;
+    * a candidate cycle starts at a ``flexion`` (or at a later-stage row, for a partial
+      one) and goes on while the stages do not go back: repeated labels (two ``flexion``
+      rows), gaps between phases and interleaved other phases are tolerated; a ``standing``
+      followed by a new ``flexion`` also starts a new candidate (an aborted bend);
+    * a candidate with a ``flexion`` and an ``extension`` is a cycle, numbered 1, 2, ... (a
+      cycle without ``full_flexion`` is numbered but gives no flexion-relaxation ratio, see
+      :func:`frp_cycle_problems`); one without them (a recording that starts in full
+      flexion: leading partial; one that ends before the extension: trailing incomplete)
+      is left unnumbered with a :class:`~paraspinal.errors.ParaspinalWarning` naming the
+      file and the times;
+    * standing: the standing before the first cycle belongs to cycle 1, the standing after
+      the last extension to the last cycle; between two cycles a single standing opens the
+      next cycle, and of two or more the first closes the previous cycle and the others
+      open the next (the same rules place standing next to an unnumbered candidate, which
+      then stays unnumbered: a cycle's rows do not depend on whether its neighbours are
+      complete). This is what :func:`from_protocol` does for a protocol written as
+      ``standing, flexion, full_flexion, extension, standing`` per cycle, and what
+      :func:`from_angle` does (it splits the standing between cycles in two), so a
+      study whose ``events.tsv`` drops the ``cycle`` column gives the same features;
+    * when the table already numbers any movement row, nothing is renumbered or filled:
+      the numbers are checked against the sequence and a warning lists the
+      contradictions (one numbered cycle over two inferred ones, two numbers in one
+      inferred cycle, numbers going back in time, movement rows left unnumbered).
+
+    Parameters
+    ----------
+    phases : pandas.DataFrame
+        ``onset, duration, phase`` (vocabulary names, e.g. from :func:`validate`) and
+        optionally ``cycle``, ``source``.
+    file : str, optional
+        File name for messages.
+
+    Returns
+    -------
+    pandas.DataFrame
+        A copy sorted by onset with the ``cycle`` column filled (nullable integer) and
+        ``source`` suffixed ``"+cycles-inferred"`` when numbers were added.
+    """
+    df = phases.sort_values("onset", kind="stable").reset_index(drop=True).copy()
+    if "source" not in df:
+        df["source"] = "annotations"
+    if "cycle" not in df:
+        df["cycle"] = pd.array([None] * len(df), dtype="Int64")
+    out, record = _number_cycles(df, file)
+    if record is not None:
+        out.attrs["phase_check"] = {**out.attrs.get("phase_check", {}), "cycles": record}
+    return out
+
+
+def _span(df: pd.DataFrame, a: int, b: int) -> str:
+    t0 = float(df["onset"].iat[a])
+    t1 = float(df["onset"].iat[b] + df["duration"].iat[b])
+    return f"{t0:.3f}-{t1:.3f} s"
+
+
+def _number_cycles(df: pd.DataFrame, file: str | None) -> tuple[pd.DataFrame, dict[str, Any] | None]:
+    """Infer (or check) the cycle numbers of a sorted, validated phase table; warn; say what was done."""
+    labels = df["phase"].astype(str).tolist()
+    dur = df["duration"].to_numpy(float)
+    given = df["cycle"]
+    moving = np.array([lab in _STAGE for lab in labels]) & (dur > 0)
+    where = f"{file}: " if file else ""
+    if not moving.any():
+        points = [lab for lab, d in zip(labels, dur) if lab in _STAGE and d == 0]
+        if not points or df["cycle"].notna().any():
+            return df, None
+        note = (f"{len(points)} {'/'.join(sorted(set(points)))} mark(s) have zero duration: point events are not "
+                "phases, so no cycle is numbered (give each phase its duration, e.g. the time to the next mark)")
+        warnings.warn(where + note, ParaspinalWarning, stacklevel=4)
+        return df, {"mode": "inferred", "n_cycles": 0, "unnumbered": [note]}
+    inferred, dropped = _cycle_sequence(labels, dur)
+    if given[moving].notna().any():
+        problems = _contradictions(df, given, inferred, moving)
+        if problems:
+            warnings.warn(f"{where}the file's cycle numbers contradict the sequence of phases ("
+                          + "; ".join(problems) + "); the file's numbers are kept", ParaspinalWarning, stacklevel=4)
+        return df, {"mode": "checked", "n_cycles": int(given[moving].dropna().nunique()), "contradictions": problems}
+    fill = [g if not pd.isna(g) else c for g, c in zip(given, inferred)]
+    out = df.copy()
+    out["cycle"] = pd.array([None if c is None or pd.isna(c) else int(c) for c in fill], dtype="Int64")
+    n_cyc = int(max((c for c in inferred if c is not None), default=0))
+    notes = [f"{d['kind']} cycle at {_span(df, d['first'], d['last'])} ({', '.join(d['labels'])}: no "
+             f"{' or '.join(d['missing'])}) left unnumbered" for d in dropped]
+    if notes:
+        warnings.warn(f"{where}" + "; ".join(notes) + f"; {n_cyc} complete cycle(s) numbered", ParaspinalWarning,
+                      stacklevel=4)
+    if n_cyc:
+        out["source"] = [s if str(s).endswith("+cycles-inferred") else f"{s}+cycles-inferred" for s in out["source"]]
+    return out, {"mode": "inferred", "n_cycles": n_cyc, "unnumbered": notes}
+
+
+def _contradictions(df: pd.DataFrame, given: pd.Series, inferred: list[int | None], moving: np.ndarray) -> list[str]:
+    """Where a table's own cycle numbers disagree with the ones the phase sequence implies."""
+    out = []
+    idx = np.flatnonzero(moving)
+    g = [None if pd.isna(given.iat[i]) else int(given.iat[i]) for i in idx]
+    f = [inferred[i] for i in idx]
+    pairs = [(a, b) for a, b in zip(g, f) if a is not None and b is not None]
+    for a in sorted({a for a, _ in pairs}):
+        seq = sorted({b for a2, b in pairs if a2 == a})
+        if len(seq) > 1:
+            rows = [i for i, a2 in zip(idx, g) if a2 == a]
+            out.append(f"cycle {a} spans the sequence's cycles {seq} ({_span(df, rows[0], rows[-1])})")
+    for b in sorted({b for _, b in pairs}):
+        nums = sorted({a for a, b2 in pairs if b2 == b})
+        if len(nums) > 1:
+            rows = [i for i, b2 in zip(idx, f) if b2 == b]
+            out.append(f"the cycle at {_span(df, rows[0], rows[-1])} carries the numbers {nums}")
+    nums = [a for a in g if a is not None]
+    back = [i for i, (a, b) in enumerate(zip(nums, nums[1:])) if b < a]
+    if back:
+        out.append(f"cycle numbers go back in time ({nums[back[0]]} then {nums[back[0] + 1]})")
+    loose = [i for i, a, b in zip(idx, g, f) if a is None and b is not None]
+    if loose:
+        out.append(f"{len(loose)} movement row(s) of a complete cycle have no number (the first "
+                   f"{df['phase'].iat[loose[0]]} at {df['onset'].iat[loose[0]]:.3f} s)")
+    return out
+
+
+def frp_cycle_problems(phases: pd.DataFrame, *, sfreq: float | None = None,
+                       n_samples: int | None = None) -> list[str]:
+    """Why a phase table gives no (or not every) flexion-relaxation cycle.
+
+    The feature table computes FRR, ERR, FER and ``frp_present`` for each numbered cycle
+    that has ``flexion``, ``full_flexion`` and ``extension`` rows of non-zero length. This
+    lists, in words, what stands in the way; an empty list means every numbered cycle can
+    give them. Pass the table the features use (after :func:`validate`, which numbers the
+    cycles): this function only inspects, it neither infers nor warns.
+
+    Parameters
+    ----------
+    phases : pandas.DataFrame
+        ``onset, duration, phase, cycle`` (seconds).
+    sfreq, n_samples : optional
+        The signal's sampling rate (Hz) and length; when given, rows that fall outside
+        the signal or round to zero samples count as missing (as :func:`segments` clips).
+
+    Returns
+    -------
+    list of str
+        E.g. ``["no full_flexion phase"]``, ``["no numbered cycle (...)"]``,
+        ``["cycle 3 incomplete: no extension phase"]``.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"onset": [0, 3, 6], "duration": [3, 3, 3], "phase": ["standing", "flexion", "FF"]})
+    >>> frp_cycle_problems(t)
+    ['no extension phase']
+    """
+    if not len(phases):
+        return ["no phases"]
+    lab = np.array([canonical_phase(p) or str(p) for p in phases["phase"]], dtype=object)
+    ok = np.asarray(phases["duration"], dtype=float) > 0
+    if sfreq is not None and n_samples is not None:
+        seg = segments(phases, sfreq, n_samples)
+        ok &= seg[:, 1] > seg[:, 0]
+    missing = [f"no {p} phase" for p in CYCLE_PHASES if not (ok & (lab == p)).any()]
+    if missing:
+        return missing
+    cyc = phases["cycle"] if "cycle" in phases else pd.Series([pd.NA] * len(phases))
+    cyc = pd.array([None if pd.isna(c) else int(c) for c in cyc], dtype="Int64")
+    move = ok & np.isin(lab, CYCLE_PHASES)
+    numbered = sorted({int(c) for c, m in zip(cyc, move) if m and not pd.isna(c)})
+    if not numbered:
+        return ["no numbered cycle (the flexion, full_flexion and extension phases carry no cycle number)"]
+    out = []
+    for c in numbered:
+        has = {p for p, m, cc in zip(lab, move, cyc) if m and not pd.isna(cc) and int(cc) == c}
+        lack = [p for p in CYCLE_PHASES if p not in has]
+        if lack:
+            out.append(f"cycle {c} incomplete: no {' or '.join(lack)} phase")
+    loose = [i for i in np.flatnonzero(move) if pd.isna(cyc[i])]
+    if loose:
+        t = float(phases["onset"].iat[loose[0]])
+        out.append(f"{len(loose)} flexion/full_flexion/extension row(s) outside any numbered cycle "
+                   f"(the first {lab[loose[0]]} at {t:.3f} s)")
+    return out
+
+
+# ----------------------------------------------------------------------------- check against an angle
+#: Largest difference (s) between the annotated and the angle's full-flexion onset or offset
+#: before :func:`check_with_angle` warns (a toolkit choice: well above the angle
+#: segmentation's own error, under 0.1 s on synthetic data, and below a typical 3-5 s hold).
+ANGLE_CHECK_TOLERANCE: float = 1.0
+
+
+def check_with_angle(phases: pd.DataFrame, angle: Recording | np.ndarray, sfreq: float | None = None, *,
+                     channel: str | None = None, tolerance: float = ANGLE_CHECK_TOLERANCE,
+                     file: str | None = None, rate: float = 100.0, **angle_options: Any) -> dict[str, Any]:
+    """Cross-check annotated full-flexion phases against the ones a trunk angle gives.
+
+    The angle is block-averaged to about ``rate`` Hz (cheap: an hour at 2 kHz takes well
+    under a second) and segmented with :func:`from_angle` (full flexion = angle >= 95 % of
+    the cycle's excursion with |velocity| < 5 deg/s). Each annotated ``full_flexion`` row is
+    paired with the angle's full flexion that overlaps it most (else the nearest); a
+    :class:`~paraspinal.errors.ParaspinalWarning` naming both sources and the times is
+    issued when an onset or an offset differs by more than ``tolerance`` seconds, when an
+    annotated full flexion has no counterpart in the angle, or when the angle shows a full
+    flexion the annotations lack.
+
+    Parameters
+    ----------
+    phases : pandas.DataFrame
+        Annotation phases (vocabulary names).
+    angle : Recording or ndarray
+        A Recording with a trunk-angle channel (degrees), or the angle itself (deg).
+    sfreq : float, optional
+        Sampling rate of an array angle (Hz).
+    channel : str, optional
+        Angle channel name (default ``TRUNK_ANGLE``).
+    tolerance : float
+        Seconds (default :data:`ANGLE_CHECK_TOLERANCE`, 1.0 s).
+    file : str, optional
+        For messages.
+    rate : float
+        Rate (Hz) the angle is averaged down to before segmentation.
+    **angle_options
+        Passed to :func:`from_angle`.
+
+    Returns
+    -------
+    dict
+        ``status`` (``"agree"``, ``"disagree"`` or ``"skipped: <why>"``), ``channel``,
+        ``tolerance_s``, ``n_annotated``, ``n_angle``, ``max_abs_diff_s`` and
+        ``disagreements`` (list of str); JSON-safe.
+    """
+    ff = phases[(phases["phase"] == "full_flexion") & (np.asarray(phases["duration"], float) > 0)]
+    rec: dict[str, Any] = {"channel": channel, "tolerance_s": float(tolerance), "n_annotated": int(len(ff))}
+    if not len(ff):
+        return {**rec, "status": "skipped: no annotated full_flexion phase"}
+    if isinstance(angle, Recording):
+        theta, rec["channel"] = angle_signal(angle, channel)
+        fs = angle.sfreq
+    else:
+        theta, fs = np.asarray(angle, dtype=float), float(sfreq) if sfreq else 0.0
+        if fs <= 0:
+            raise ParameterError("check_with_angle needs sfreq for an array", hint="pass sfreq=... in Hz")
+    step = max(1, int(fs // rate))
+    m = theta.size // step
+    if m < 3:
+        return {**rec, "status": "skipped: the angle signal is too short"}
+    small = theta[: m * step].reshape(m, step).mean(axis=1)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        got = from_angle(small, fs / step, **angle_options)
+    shift = (step - 1) / (2 * fs)
+    aff = got[got["phase"] == "full_flexion"]
+    a_on = aff["onset"].to_numpy(float) + shift
+    a_off = a_on + aff["duration"].to_numpy(float)
+    rec["n_angle"] = int(len(aff))
+    name = rec["channel"] or "the angle"
+    problems, diffs, matched = [], [], set()
+    for on, off in zip(ff["onset"].to_numpy(float), (ff["onset"] + ff["duration"]).to_numpy(float)):
+        if not a_on.size:
+            problems.append(f"annotated full_flexion {on:.2f}-{off:.2f} s: {name} shows no full flexion")
+            continue
+        overlap = np.minimum(off, a_off) - np.maximum(on, a_on)
+        j = int(np.argmax(overlap)) if overlap.max() > 0 else int(np.argmin(np.abs((a_on + a_off) - (on + off))))
+        matched.add(j)
+        d = max(abs(a_on[j] - on), abs(a_off[j] - off))
+        diffs.append(d)
+        if d > tolerance:
+            problems.append(f"annotated full_flexion {on:.2f}-{off:.2f} s, {name} {a_on[j]:.2f}-{a_off[j]:.2f} s")
+    for j in sorted(set(range(a_on.size)) - matched):
+        problems.append(f"{name} shows a full flexion at {a_on[j]:.2f}-{a_off[j]:.2f} s that the annotations lack")
+    rec["max_abs_diff_s"] = float(max(diffs)) if diffs else None
+    rec["disagreements"] = problems
+    rec["status"] = "disagree" if problems else "agree"
+    if problems:
+        why = f" ({'; '.join(str(w.message) for w in caught)})" if caught and not a_on.size else ""
+        where = f"{file}: " if file else ""
+        warnings.warn(f"{where}annotations and {name} disagree on full flexion by more than {tolerance:g} s: "
+                      + "; ".join(problems) + why, ParaspinalWarning, stacklevel=3)
+    return rec
+
+
+def from_annotations(rec: Recording, *, on_unknown: str = "warn", synonyms: Mapping[str, str] | None = None,
+                     cycles: str = "infer", angle_check: bool = True,
+                     angle_tolerance: float = ANGLE_CHECK_TOLERANCE) -> pd.DataFrame:
     """Phases from a Recording's annotations (the file's own or a BIDS ``events.tsv``).
 
-    Readers already load annotations and BIDS events into ``rec.phases``; this validates
-    the labels and maps synonyms (``FF``, ``MVF``, ``STD``, ``FLX``, ``EXT``, ``flex``,
-    ``full flexion``...) to the vocabulary, see :func:`validate`.
+    Readers load annotations (EDF+/BDF+ annotations, BIDS events, C3D events, viewer
+    sidecars) into ``rec.phases`` as the file writes them; this validates the labels, maps
+    the spellings labs use to the vocabulary (:data:`SYNONYMS`), numbers the cycles when the
+    file does not (:func:`infer_cycles`) and, when the recording has a ``TRUNK_ANGLE``
+    channel, cross-checks the annotated full flexion against the angle
+    (:func:`check_with_angle`).
 
     Parameters
     ----------
     rec : Recording
     on_unknown : {"warn", "error", "keep", "drop"}
     synonyms : mapping, optional
+    cycles : {"infer", "keep"}
+        See :func:`validate`.
+    angle_check : bool
+        Cross-check with the ``TRUNK_ANGLE`` channel when there is one (default True). A raw
+        IMU is not checked: derive the angle first (:func:`inclination_from_imu`) and store
+        it as ``TRUNK_ANGLE``.
+    angle_tolerance : float
+        Seconds, see :func:`check_with_angle`.
 
     Returns
     -------
     pandas.DataFrame
-        ``onset, duration, phase, cycle, source`` with ``source == "annotations"``.
+        ``onset, duration, phase, cycle, source``; ``source`` is ``"annotations"``, or
+        ``"annotations+cycles-inferred"`` when the cycles were numbered here.
+        ``attrs["phase_check"]`` records the cycle inference (``"cycles"``) and the angle
+        check (``"angle"``); :func:`set_phases` copies it to ``meta["phase_check"]``.
     """
     df = rec.phases.copy()
     df["source"] = "annotations"
-    return validate(df, on_unknown=on_unknown, synonyms=synonyms, file=rec.meta.get("source"))
+    file = rec.meta.get("source")
+    out = validate(df, on_unknown=on_unknown, synonyms=synonyms, file=file, cycles=cycles)
+    if angle_check and "TRUNK_ANGLE" in rec.ch_names and len(out):
+        try:
+            check = check_with_angle(out, rec, tolerance=angle_tolerance, file=file)
+        except ChannelError as err:
+            check = {"channel": "TRUNK_ANGLE", "status": f"skipped: {err}"}
+            warnings.warn(f"{file + ': ' if file else ''}annotation phases not cross-checked with TRUNK_ANGLE: {err}",
+                          ParaspinalWarning, stacklevel=2)
+        out.attrs["phase_check"] = {**out.attrs.get("phase_check", {}), "angle": check}
+    return out
 
 
 def from_protocol(protocol: Sequence[tuple], start: float = 0.0, *, cycles: bool = True) -> pd.DataFrame:
@@ -744,6 +1180,9 @@ def detect(rec: Recording, method: str = "auto", *, protocol: Sequence[tuple] | 
 def set_phases(rec: Recording, phases: pd.DataFrame) -> Recording:
     """A new Recording whose phases are ``phases``; ``meta["phase_source"]`` says where they came from.
 
+    ``meta["phase_check"]`` gets what :func:`validate` / :func:`from_annotations` recorded in
+    ``phases.attrs["phase_check"]`` (cycle inference, angle cross-check), when there is any.
+
     Parameters
     ----------
     rec : Recording
@@ -759,6 +1198,11 @@ def set_phases(rec: Recording, phases: pd.DataFrame) -> Recording:
                           else phases[["onset", "duration", "phase"]])
     srcs = sorted(set(phases["source"])) if "source" in phases and len(phases) else ["annotations"]
     out.meta["phase_source"] = srcs[0] if len(srcs) == 1 else srcs
+    check = phases.attrs.get("phase_check")
+    if isinstance(check, dict) and check:
+        out.meta["phase_check"] = _copy.deepcopy(check)
+    else:
+        out.meta.pop("phase_check", None)
     return out
 
 
