@@ -46,6 +46,7 @@ def file_sha256(path: str | os.PathLike, *, chunk: int = 1 << 20) -> str:
 
 
 def canonical_json(obj: Any) -> str:
+    """JSON with sorted keys and no spaces: the same text for the same content (hashed for keys)."""
     return json.dumps(obj, sort_keys=True, separators=(",", ":"), default=str)
 
 
@@ -162,6 +163,7 @@ class Cache:
 
 
 def write_parquet(df: pd.DataFrame, path: Path) -> None:
+    """Write a table as Parquet (pyarrow, snappy, no index)."""
     df.to_parquet(path, index=False, engine="pyarrow", compression="snappy")
 
 

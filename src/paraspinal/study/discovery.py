@@ -14,16 +14,10 @@ import pandas as pd
 
 from ..errors import ParameterError, ReadError
 
-__all__ = ["RecordingTask", "Study", "discover", "read_manifest", "ID_KEYS", "META_KEYS"]
+__all__ = ["RecordingTask", "Study", "discover", "read_manifest", "ID_KEYS"]
 
 #: Identity of a recording, in sort order.
 ID_KEYS = ("subject", "session", "task", "run")
-#: The metadata every recording of a study carries.
-META_KEYS = ("subject", "group", "session", "task", "run")
-
-
-ID_KEYS = ("subject", "session", "task", "run")
-META_KEYS = ("subject", "group", "session", "task", "run")
 _BIDS_SUFFIXES = (".edf", ".bdf")
 _BIDS_SIDECARS = (("channels", ".tsv"), ("events", ".tsv"), ("emg", ".json"))
 #: Companion files of multi-file formats (hashed with the data file).

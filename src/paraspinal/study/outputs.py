@@ -54,6 +54,7 @@ def output_lock(out: Path) -> Iterator[None]:
 
 
 def check_out_folder(out: Path, study_root: Path) -> None:
+    """Refuse an output folder inside the study folder (except under its ``derivatives/``)."""
     out_r, root_r = out.resolve(), study_root.resolve()
     if out_r == root_r or root_r in out_r.parents and out_r.parts[len(root_r.parts)] not in ("derivatives",):
         raise ParameterError("the output folder is inside the study folder", file=out,
@@ -62,12 +63,14 @@ def check_out_folder(out: Path, study_root: Path) -> None:
 
 
 def errors_table(records: list[dict[str, Any]], st: Study) -> pd.DataFrame:
+    """The failed recordings as the ``errors.csv`` table (:data:`ERROR_COLUMNS`)."""
     rows = [{"path": r["path"], **{k: r["meta"].get(k) for k in ID_KEYS}, "error": r.get("error"),
              "reason": r.get("reason")} for r in records if r["status"] == "failed"]
     return pd.DataFrame(rows, columns=list(ERROR_COLUMNS))
 
 
 def outputs_fingerprint(records: list[dict[str, Any]]) -> str:
+    """SHA-256 of the recordings' paths, keys, statuses and reasons: what the outputs are made of."""
     items = [[r["path"], r["key"], r["status"], r.get("reason")] for r in records]
     return hashlib.sha256(canonical_json([_OUTPUT_VERSION, items]).encode("utf-8")).hexdigest()
 

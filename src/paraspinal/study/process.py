@@ -14,7 +14,7 @@ import pandas as pd
 
 from ..errors import ChannelError
 from ..pipeline import Pipeline
-from .discovery import META_KEYS
+from ..recording import META_KEYS
 
 __all__ = ["FEATURE_COLUMNS", "QC_ID_COLUMNS", "SORT_COLUMNS", "RecordingResult", "process_recording",
            "text_or_none"]

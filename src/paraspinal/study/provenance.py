@@ -8,12 +8,14 @@ from typing import Any
 
 from .._version import __version__
 from ..pipeline import Pipeline
-from .discovery import META_KEYS, Study
+from ..recording import META_KEYS
+from .discovery import Study
 
 __all__ = ["make_provenance", "utc_now"]
 
 
 def utc_now() -> str:
+    """The current UTC time, ISO 8601 to the second."""
     return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
 
 
@@ -33,6 +35,7 @@ def _versions() -> dict[str, str]:
 def make_provenance(st: Study, pipe: Pipeline, records: list[dict[str, Any]], how: str, jobs: int | None,
                     scheduler: Any, fopts: dict, popts: dict, started: str, finished: str, seconds: float,
                     fingerprint: str, skipped: bool, sizes: dict[str, int]) -> dict[str, Any]:
+    """The content of ``provenance.json`` for a run (one entry per recording, then the run)."""
     recs = []
     for r in records:
         info = r.get("info") or {}

@@ -133,6 +133,7 @@ def schedule_dask(payloads: list[dict[str, Any]], address: Any, on_result: Calla
 
 
 def progress_bar(total: int, enabled: bool, note: str) -> Any:
+    """A tqdm progress bar on stderr, or None (disabled, nothing to do, or no tqdm)."""
     if not enabled or total == 0:
         return None
     try:
