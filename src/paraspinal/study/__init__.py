@@ -147,6 +147,37 @@ class StudyResult:
         return EXIT_FAILURES if self.n_failed else EXIT_OK
 
 
+def _plan(st: Study, pipe: Pipeline, cache: Cache, hashes_all: Mapping[str, str], use_cache: bool, fopts: dict,
+          popts: dict, display_rate: float) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """One record per recording (failed at discovery, cached, or to compute) and a payload for each to compute."""
+    opts_for_key = {"features": fopts, "phases": popts, "display_rate": display_rate}
+    records: list[dict[str, Any]] = []
+    payloads: list[dict[str, Any]] = []
+    for task in st.recordings:
+        rec: dict[str, Any] = {"path": task.rel, "abs_path": task.path, "meta": task.meta, "key": None,
+                               "inputs": {}, "status": None, "cached": False}
+        records.append(rec)
+        if task.problem is not None:
+            rec.update(status="failed", error="ReadError" if "no such file" in task.problem else "ParameterError",
+                       reason=task.problem)
+            continue
+        try:
+            key, hashes = recording_key(task, pipe, opts_for_key, input_hashes=hashes_all)
+        except OSError as err:
+            rec.update(status="failed", error="ReadError",
+                       reason=f"{task.path}: cannot read the file: {err.strerror}; check its permissions")
+            continue
+        rec.update(key=key, inputs=hashes)
+        if use_cache and cache.has(key):
+            rec.update(status="ok", cached=True)
+            continue
+        payloads.append({"key": key, "path": task.path, "reader_options": task.reader_options,
+                         "meta": task.meta, "pipeline": pipe.to_dict(), "feature_options": fopts,
+                         "phase_options": popts, "display_rate": display_rate,
+                         "size": os.path.getsize(task.path)})
+    return records, payloads
+
+
 def run_study(
     study: str | os.PathLike | Study,
     out: str | os.PathLike,
@@ -222,36 +253,12 @@ def run_study(
                          hint="choose a writable -o folder") from None
     fopts = dict(feature_options or {})
     popts = dict(phase_options or {})
-    opts_for_key = {"features": fopts, "phases": popts, "display_rate": display_rate}
     cache = Cache(out / "cache")
     with output_lock(out):
         cache.clean_tmp()
-        records: list[dict[str, Any]] = []
-        payloads: list[dict[str, Any]] = []
         hashes_all = hash_files([f for t in st.recordings if t.problem is None for f in (t.path, *t.companions)],
                                 out / "cache" / "hashes.json", rehash=rehash or not use_cache, sha256=file_sha256)
-        for task in st.recordings:
-            rec: dict[str, Any] = {"path": task.rel, "abs_path": task.path, "meta": task.meta, "key": None,
-                                   "inputs": {}, "status": None, "cached": False}
-            records.append(rec)
-            if task.problem is not None:
-                rec.update(status="failed", error="ReadError" if "no such file" in task.problem else "ParameterError",
-                           reason=task.problem)
-                continue
-            try:
-                key, hashes = recording_key(task, pipe, opts_for_key, input_hashes=hashes_all)
-            except OSError as err:
-                rec.update(status="failed", error="ReadError",
-                           reason=f"{task.path}: cannot read the file: {err.strerror}; check its permissions")
-                continue
-            rec.update(key=key, inputs=hashes)
-            if use_cache and cache.has(key):
-                rec.update(status="ok", cached=True)
-                continue
-            payloads.append({"key": key, "path": task.path, "reader_options": task.reader_options,
-                             "meta": task.meta, "pipeline": pipe.to_dict(), "feature_options": fopts,
-                             "phase_options": popts, "display_rate": display_rate,
-                             "size": os.path.getsize(task.path)})
+        records, payloads = _plan(st, pipe, cache, hashes_all, use_cache, fopts, popts, display_rate)
         by_key = {r["key"]: r for r in records if r["key"] is not None}
         # largest first: better load balance on few workers
         payloads.sort(key=lambda p: (-p["size"], p["path"]))
