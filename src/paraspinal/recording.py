@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import copy as _copy
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import mne
@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from .channels import CHANNEL_COLUMNS, channel_table
-from .errors import ChannelError, ParameterError, SamplingRateError
+from .errors import ChannelError, ParameterError, SamplingRateError, WriteError
 
 __all__ = ["Recording", "META_KEYS", "UNIT_SCALE", "unit_scale"]
 
@@ -30,6 +30,21 @@ META_KEYS: tuple[str, ...] = ("subject", "group", "session", "task", "run")
 
 #: Multiplier from a voltage unit to volts.
 UNIT_SCALE: dict[str, float] = {"V": 1.0, "mV": 1e-3, "uV": 1e-6, "nV": 1e-9}
+
+# The writer behind Recording.save: paraspinal.io registers paraspinal.io.write when it is imported
+# (which ``import paraspinal`` always does). The io package sits above this module: recording
+# never imports io, so the two cannot import each other.
+_writer: Callable[..., Any] | None = None
+
+
+def register_writer(write: Callable[..., Any]) -> None:
+    """Set the function :meth:`Recording.save` calls: ``write(rec, path, fmt=..., overwrite=...)``.
+
+    :mod:`paraspinal.io` registers :func:`paraspinal.io.write` when it is imported.
+    """
+    global _writer
+    _writer = write
+
 
 _UNIT_ALIASES = {
     "v": "V", "volt": "V", "volts": "V",
@@ -531,9 +546,10 @@ class Recording:
 
         See :func:`paraspinal.io.write`.
         """
-        from .io import write
-
-        write(self, path, fmt=fmt, overwrite=overwrite)
+        if _writer is None:
+            raise WriteError("no writer is registered for Recording.save", file=path,
+                             hint="import paraspinal (or paraspinal.io) first, or call paraspinal.io.write")
+        _writer(self, path, fmt=fmt, overwrite=overwrite)
 
     # ------------------------------------------------------------------ display
     def __repr__(self) -> str:

@@ -34,10 +34,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ._files import atomic_path
 from ._version import __version__
+from ._workers import available_cpus, init_worker, single_thread_env
 from .channels import EXTENSORS
 from .errors import ReadError
-from .study import atomic_path
 
 __all__ = ["write_report", "KEY_FEATURES", "group_values"]
 
@@ -400,8 +401,6 @@ def _page_job(args: tuple) -> None:
 
 def _run_pages(jobs_list: list[tuple], jobs: int | None) -> None:
     """Render subject pages, on ``jobs`` spawned processes when there are many."""
-    from .study import available_cpus, single_thread_env, init_worker
-
     n = available_cpus() if jobs is None else max(1, int(jobs))
     if n <= 1 or len(jobs_list) < _PARALLEL_PAGES:
         for a in jobs_list:

@@ -53,7 +53,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -998,6 +998,266 @@ def _qc_spec(qc: Mapping[str, Any] | None, names: list[str]) -> dict[str, dict]:
     return out
 
 
+@dataclass(frozen=True)
+class _Timeline:
+    """The protocol in samples: each segment's length and start, and the trunk angle it moves between."""
+
+    lengths: np.ndarray
+    starts: np.ndarray
+    n: int
+    onset_s: np.ndarray
+    dur_s: np.ndarray
+    ang0: np.ndarray
+    ang1: np.ndarray
+    move: np.ndarray
+
+
+def _timeline(segs: list[Segment], sfreq: float, profile: SubjectProfile, transition: float) -> _Timeline:
+    lengths = np.array([max(1, int(round(s.duration * sfreq))) for s in segs])
+    starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+    n = int(lengths.sum())
+    onset_s = starts / sfreq
+    dur_s = lengths / sfreq
+    if transition * sfreq >= 2 and transition > lengths.min() / sfreq:
+        raise ParameterError(f"transition {transition} s is longer than the shortest phase ({lengths.min() / sfreq} s)",
+                             hint="shorten the transition or lengthen the phase")
+    max_angle = profile.effective_angle()
+    ang0 = np.zeros(len(segs))
+    ang1 = np.zeros(len(segs))
+    move = np.zeros(len(segs))
+    prev = 0.0 if segs[0].angle is None else (segs[0].angle * max_angle if segs[0].relative else segs[0].angle)
+    for i, s in enumerate(segs):
+        tgt = prev if s.angle is None else (s.angle * max_angle if s.relative else s.angle)
+        ang0[i], ang1[i] = prev, tgt
+        dynamic = s.phase in ("flexion", "extension", "lifting", "lowering") or s.phase is None
+        move[i] = dur_s[i] if dynamic else (0.0 if tgt == prev else min(1.0, dur_s[i] / 2))
+        prev = tgt
+    return _Timeline(lengths, starts, n, onset_s, dur_s, ang0, ang1, move)
+
+
+def _levels(profile: SubjectProfile, segs: list[Segment], chans: list[tuple], rng: np.random.Generator) -> np.ndarray:
+    """Levels per channel and segment (uV RMS), with cycle-to-cycle variation."""
+    names = [c[0] for c in chans]
+    cv = profile.cycle_cv * max(0.0, 1.0 - profile.signs.get("low_variability", 0.0))
+    nominal = np.array([[profile.level(s.phase, m, sd) for s in segs] for (_, m, sd, _) in chans])
+    gain = np.array([profile.channel_gain.get(nm, 1.0) for nm in names])
+    jitter = _lognormal(rng, cv, (1, len(segs)))  # one factor per repetition, shared by channels
+    return nominal * gain[:, None] * jitter
+
+
+class _Fatigue(NamedTuple):
+    """The spectral compression of fatigue: which channels and segments, how fast, and the shaping blocks."""
+
+    spec: dict[str, Any] | None
+    rows: np.ndarray | None
+    segs: list[int]
+    rate: float
+    compression: Callable[[float], np.ndarray] | None
+    shaped_block: int
+    cross: int
+
+
+def _fatigue_model(fatigue: float | Mapping[str, Any] | None, chans: list[tuple], segs: list[Segment],
+                   tl: _Timeline, sfreq: float, block: int) -> _Fatigue:
+    if fatigue is None:
+        return _Fatigue(None, None, [], 0.0, None, block, int(round(0.25 * sfreq)))
+    onset_s, dur_s = tl.onset_s, tl.dur_s
+    fat = {"slope": float(fatigue)} if np.isscalar(fatigue) else dict(fatigue)
+    fat.setdefault("phases", ["sorensen_hold"])
+    fat.setdefault("muscles", list(EXTENSORS))
+    fat.setdefault("block", 1.0)
+    fat["phases"], fat["muscles"] = list(fat["phases"]), list(fat["muscles"])
+    fat_rows = np.array([m in fat["muscles"] for (_, m, _, _) in chans])
+    fat_segs = [i for i, s in enumerate(segs) if "all" in fat["phases"] or s.phase in fat["phases"]]
+    fat_rate = fat["slope"] / 100.0
+
+    def c_of_t(t: float | np.ndarray) -> np.ndarray:
+        t = np.atleast_1d(np.asarray(t, float))
+        c = np.ones(t.shape)
+        for i in fat_segs:
+            inside = (t >= onset_s[i]) & (t < onset_s[i] + dur_s[i])
+            c[inside] = 1.0 + fat_rate * (t[inside] - onset_s[i])
+        return c
+
+    def compression(t: float) -> np.ndarray:
+        return np.where(fat_rows, c_of_t(t)[0], 1.0)
+
+    end_c = [1.0 + fat_rate * dur_s[i] for i in fat_segs]
+    if any(c <= 0.05 for c in end_c):
+        raise ParameterError(f"fatigue slope {fat['slope']} %/s compresses the spectrum to nothing")
+    shaped_block = int(round(fat["block"] * sfreq))
+    cross = max(1, int(round(0.25 * fat["block"] * sfreq)))
+    shaped_block += cross
+    return _Fatigue(fat, fat_rows, fat_segs, fat_rate, compression, shaped_block, cross)
+
+
+def _mains_and_baseline(rng: np.random.Generator, names: list[str], sfreq: float, powerline: float | None,
+                        powerline_amplitude: tuple[float, float], baseline: bool
+                        ) -> tuple[np.ndarray, np.ndarray, dict[str, Any], dict[str, Any]]:
+    """Powerline and baseline wander: shared sinusoids with channel weights (sin, cos per frequency)."""
+    n_emg = len(names)
+    freqs: list[float] = []
+    weights: list[np.ndarray] = []
+    pl_truth: dict[str, Any] = {"frequency": powerline}
+    if powerline is not None:
+        harm = {1: 1.0, 2: 0.1, 3: 0.3}
+        amp = rng.uniform(*powerline_amplitude, n_emg)
+        ph = rng.uniform(0, 2 * np.pi, n_emg)
+        for h, rel in harm.items():
+            if h * powerline < sfreq / 2:
+                freqs.append(h * powerline)
+                weights.append(np.stack([amp * rel * np.cos(ph * h), amp * rel * np.sin(ph * h)], 1))
+        pl_truth.update(harmonics=harm, amplitude=dict(zip(names, amp)), phase=dict(zip(names, ph)))
+    bl_truth: dict[str, Any] = {}
+    if baseline:
+        bf = rng.uniform(0.05, 0.5, 3)
+        bamp = rng.uniform(2.0, 10.0, (n_emg, 3))
+        bph = rng.uniform(0, 2 * np.pi, (n_emg, 3))
+        for j in range(3):
+            freqs.append(float(bf[j]))
+            weights.append(np.stack([bamp[:, j] * np.cos(bph[:, j]), bamp[:, j] * np.sin(bph[:, j])], 1))
+        bl_truth = dict(frequencies=bf, amplitude={nm: bamp[i] for i, nm in enumerate(names)})
+    wmat = np.concatenate(weights, 1) if weights else np.zeros((n_emg, 0))  # rows: sin, cos per frequency
+    omega = 2 * np.pi * np.asarray(freqs)
+    return wmat, omega, pl_truth, bl_truth
+
+
+def _spasm_bursts(rng: np.random.Generator, profile: SubjectProfile, segs: list[Segment], tl: _Timeline,
+                  chans: list[tuple]) -> list[dict]:
+    """Spasm-like bursts in static phases (added to the amplitude a(t))."""
+    names = [c[0] for c in chans]
+    onset_s, dur_s = tl.onset_s, tl.dur_s
+    ext_rows = [i for i, c in enumerate(chans) if c[1] in EXTENSORS]
+    burst_list: list[dict] = []
+    burst_rate = 4.0 * profile.signs.get("spasm", 0.0) / 60.0
+    if burst_rate > 0 and ext_rows:
+        for i, s in enumerate(segs):
+            if s.phase not in _SPASM_PHASES:
+                continue
+            for _ in range(rng.poisson(burst_rate * dur_s[i])):
+                d = float(rng.uniform(0.3, 1.5))
+                if d >= dur_s[i]:
+                    continue
+                t0 = onset_s[i] + float(rng.uniform(0, dur_s[i] - d))
+                chs = sorted(rng.choice(ext_rows, size=int(rng.integers(1, len(ext_rows) + 1)), replace=False))
+                a = float(rng.uniform(15.0, 40.0))
+                burst_list.append(dict(onset=t0, duration=d, channels=[names[k] for k in chs], amplitude=a,
+                                       rows=[int(k) for k in chs]))
+    return burst_list
+
+
+def _movement_artefacts(rng: np.random.Generator, segs: list[Segment], tl: _Timeline, names: list[str],
+                        sfreq: float) -> list[dict]:
+    """Movement artefacts at phase changes (added to the signal x(t))."""
+    ang0, ang1 = tl.ang0, tl.ang1
+    art_list: list[dict] = []
+    for i in range(1, len(segs)):
+        if segs[i].phase == segs[i - 1].phase and ang0[i] == ang1[i - 1] == ang0[i - 1]:
+            continue
+        for k in range(len(names)):
+            if rng.random() < 0.3:
+                d = float(rng.uniform(0.1, 0.4))
+                a = float(rng.uniform(20.0, 150.0) * rng.choice([-1.0, 1.0]))
+                t0 = tl.onset_s[i] - d / 2 + float(rng.uniform(-0.1, 0.1))
+                t0 = min(max(t0, 0.0), tl.n / sfreq - d)
+                art_list.append(dict(onset=t0, duration=d, channel=names[k], amplitude=a, row=k))
+    return art_list
+
+
+def _amplitude_chunk(c0: int, c1: int, tl: _Timeline, levels: np.ndarray, half: int, burst_list: list[dict],
+                     sfreq: float) -> tuple[np.ndarray, range]:
+    """a(t) of samples [c0, c1): the segments' levels, raised-cosine transitions, spasm-like bursts."""
+    starts, lengths = tl.starts, tl.lengths
+    bound = starts[1:]
+    segs_here = range(int(np.searchsorted(starts, c0, side="right")) - 1,
+                      int(np.searchsorted(starts, c1 - 1, side="right")))
+    a = np.empty((levels.shape[0], c1 - c0))
+    for j in segs_here:
+        a[:, max(starts[j], c0) - c0:min(starts[j] + lengths[j], c1) - c0] = levels[:, j, None]
+    for j in np.flatnonzero((bound + half > c0) & (bound - half < c1)) if half > 0 else ():
+        b = bound[j]
+        i0, i1 = max(b - half, c0), min(b + half, c1)
+        u = (np.arange(i0, i1) - (b - half) + 0.5) / (2 * half)
+        step = (1 - np.cos(np.pi * u)) / 2
+        lo, hi = levels[:, j], levels[:, j + 1]
+        a[:, i0 - c0:i1 - c0] = lo[:, None] + (hi - lo)[:, None] * step
+    for bu in burst_list:
+        i0, i1 = int(round(bu["onset"] * sfreq)), int(round((bu["onset"] + bu["duration"]) * sfreq))
+        if i1 <= c0 or i0 >= c1:
+            continue
+        j = np.arange(max(i0, c0), min(i1, c1))
+        bump = bu["amplitude"] * np.sin(np.pi * (j - i0 + 0.5) / (i1 - i0)) ** 2
+        a[np.ix_(bu["rows"], j - c0)] += bump
+    return a, segs_here
+
+
+def _artefacts_and_faults(x: np.ndarray, t: np.ndarray, c0: int, c1: int, art_list: list[dict],
+                          qcs: dict[str, dict], names: list[str], sfreq: float, powerline: float | None) -> None:
+    """Add the movement artefacts to x (samples [c0, c1), times t), then apply the QC faults."""
+    for ar in art_list:
+        i0, i1 = int(round(ar["onset"] * sfreq)), int(round((ar["onset"] + ar["duration"]) * sfreq))
+        if i1 <= c0 or i0 >= c1:
+            continue
+        j = np.arange(max(i0, c0), min(i1, c1))
+        x[ar["row"], j - c0] += ar["amplitude"] * np.sin(np.pi * (j - i0 + 0.5) / (i1 - i0)) ** 2
+    for kind, spec in qcs.items():
+        k = names.index(spec["channel"])
+        if kind == "clip":
+            np.clip(x[k], -spec["level"], spec["level"], out=x[k])
+        elif kind == "flat":
+            x[k] = spec["value"]
+        else:
+            f0 = powerline or 50.0
+            x[k] = spec["amplitude"] * (np.sin(2 * np.pi * f0 * t) + 0.3 * np.sin(6 * np.pi * f0 * t)) \
+                + 5 * spec["amplitude"] * np.sin(2 * np.pi * 0.07 * t + 1.0)
+
+
+def _angle_chunk(out: np.ndarray, c0: int, c1: int, tl: _Timeline, segs_here: range, sfreq: float) -> None:
+    """The trunk angle of samples [c0, c1) into ``out`` (the whole angle row): minimum-jerk moves."""
+    starts, lengths = tl.starts, tl.lengths
+    for j in segs_here:
+        i0, i1 = max(starts[j], c0), min(starts[j] + lengths[j], c1)
+        if tl.move[j] > 0:
+            u = np.minimum((np.arange(i0, i1) - starts[j]) / (tl.move[j] * sfreq), 1.0)
+            out[i0:i1] = tl.ang0[j] + (tl.ang1[j] - tl.ang0[j]) * _min_jerk(u)
+        else:
+            out[i0:i1] = tl.ang1[j]
+
+
+def _channel_and_phase_truth(chans: list[tuple], segs: list[Segment], tl: _Timeline, levels: np.ndarray,
+                             f_l: np.ndarray, f_h: np.ndarray, ecg_gain: np.ndarray, fat: _Fatigue,
+                             noise_rms: float, band: tuple[float, float], sfreq: float
+                             ) -> tuple[list[dict], list[dict], np.ndarray]:
+    """Ground truth per channel (spectrum, MNF/MDF) and per phase (levels, effective RMS, MDF), and the
+    effective RMS (n_channels, n_segments)."""
+    names = [c[0] for c in chans]
+    n_emg = len(chans)
+    eff = np.sqrt(levels**2 + noise_rms**2)
+    band_eff = (band[0], min(band[1], sfreq / 2))
+    ch_truth = []
+    for k, (nm, m, sd, lv) in enumerate(chans):
+        mnf, mdf = shwedyk_frequencies(round(float(f_l[k]), 12), round(float(f_h[k]), 12))
+        mnf_b, mdf_b = shwedyk_frequencies(round(float(f_l[k]), 12), round(float(f_h[k]), 12), band_eff)
+        ch_truth.append(dict(name=nm, muscle=m, side=sd, level=lv, f_l=f_l[k], f_h=f_h[k], mnf=mnf, mdf=mdf,
+                             mnf_band=mnf_b, mdf_band=mdf_b, band=list(band_eff), ecg_gain=ecg_gain[k],
+                             fatigued=bool(fat.spec is not None and fat.rows[k])))
+    ph_truth = []
+    for i, s in enumerate(segs):
+        cmean = np.ones(n_emg)
+        slope_hz = np.zeros(n_emg)
+        if fat.spec is not None and i in fat.segs:
+            cmean = np.where(fat.rows, 1.0 + fat.rate * tl.dur_s[i] / 2, 1.0)
+            slope_hz = np.where(fat.rows, fat.rate * np.array([c["mdf"] for c in ch_truth]), 0.0)
+        ph_truth.append(dict(
+            onset=tl.onset_s[i], duration=tl.dur_s[i], phase=s.phase, cycle=s.cycle, annotated=s.phase is not None,
+            onset_sample=int(tl.starts[i]), n_samples=int(tl.lengths[i]), angle_start=tl.ang0[i],
+            angle_end=tl.ang1[i], level=dict(zip(names, levels[:, i])), effective_rms=dict(zip(names, eff[:, i])),
+            mdf=dict(zip(names, [c["mdf"] * cm for c, cm in zip(ch_truth, cmean)])),
+            mdf_slope_hz_per_s=dict(zip(names, slope_hz)),
+        ))
+    return ch_truth, ph_truth, eff
+
+
 def simulate_array(
     protocol: str | Sequence[Segment | tuple] = "frt",
     profile: SubjectProfile | str = "control",
@@ -1056,75 +1316,20 @@ def simulate_array(
     r_lvl, r_ecg, r_pl, r_art, r_burst = (np.random.default_rng(s) for s in kids[:5])
     r_emg, r_noise, r_lead = (np.random.Generator(np.random.SFC64(s)) for s in kids[5:])
 
-    # ---- timeline in samples
-    lengths = np.array([max(1, int(round(s.duration * sfreq))) for s in segs])
-    starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
-    n = int(lengths.sum())
-    onset_s = starts / sfreq
-    dur_s = lengths / sfreq
-    if transition * sfreq >= 2 and transition > lengths.min() / sfreq:
-        raise ParameterError(f"transition {transition} s is longer than the shortest phase ({lengths.min() / sfreq} s)",
-                             hint="shorten the transition or lengthen the phase")
-    max_angle = profile.effective_angle()
-    ang0 = np.zeros(len(segs))
-    ang1 = np.zeros(len(segs))
-    move = np.zeros(len(segs))
-    prev = 0.0 if segs[0].angle is None else (segs[0].angle * max_angle if segs[0].relative else segs[0].angle)
-    for i, s in enumerate(segs):
-        tgt = prev if s.angle is None else (s.angle * max_angle if s.relative else s.angle)
-        ang0[i], ang1[i] = prev, tgt
-        dynamic = s.phase in ("flexion", "extension", "lifting", "lowering") or s.phase is None
-        move[i] = dur_s[i] if dynamic else (0.0 if tgt == prev else min(1.0, dur_s[i] / 2))
-        prev = tgt
-
-    # ---- levels per channel and segment (uV RMS), with cycle-to-cycle variation
-    cv = profile.cycle_cv * max(0.0, 1.0 - profile.signs.get("low_variability", 0.0))
-    nominal = np.array([[profile.level(s.phase, m, sd) for s in segs] for (_, m, sd, _) in chans])
-    gain = np.array([profile.channel_gain.get(nm, 1.0) for nm in names])
-    jitter = _lognormal(r_lvl, cv, (1, len(segs)))  # one factor per repetition, shared by channels
-    levels = nominal * gain[:, None] * jitter
+    tl = _timeline(segs, sfreq, profile, transition)
+    n = tl.n
+    levels = _levels(profile, segs, chans, r_lvl)
 
     # ---- spectra and fatigue
     sscale = np.array([profile.spectral_scale.get(nm, 1.0) for nm in names])
     f_l, f_h = profile.f_l * sscale, profile.f_h * sscale
-    fat = None
-    if fatigue is not None:
-        fat = {"slope": float(fatigue)} if np.isscalar(fatigue) else dict(fatigue)
-        fat.setdefault("phases", ["sorensen_hold"])
-        fat.setdefault("muscles", list(EXTENSORS))
-        fat.setdefault("block", 1.0)
-        fat["phases"], fat["muscles"] = list(fat["phases"]), list(fat["muscles"])
-        fat_rows = np.array([m in fat["muscles"] for (_, m, _, _) in chans])
-        fat_segs = [i for i, s in enumerate(segs) if "all" in fat["phases"] or s.phase in fat["phases"]]
-        fat_rate = fat["slope"] / 100.0
-
-        def c_of_t(t: float | np.ndarray) -> np.ndarray:
-            t = np.atleast_1d(np.asarray(t, float))
-            c = np.ones(t.shape)
-            for i in fat_segs:
-                inside = (t >= onset_s[i]) & (t < onset_s[i] + dur_s[i])
-                c[inside] = 1.0 + fat_rate * (t[inside] - onset_s[i])
-            return c
-
-        def compression(t: float) -> np.ndarray:
-            return np.where(fat_rows, c_of_t(t)[0], 1.0)
-
-        end_c = [1.0 + fat_rate * dur_s[i] for i in fat_segs]
-        if any(c <= 0.05 for c in end_c):
-            raise ParameterError(f"fatigue slope {fat['slope']} %/s compresses the spectrum to nothing")
-        shaped_block = int(round(fat["block"] * sfreq))
-        cross = max(1, int(round(0.25 * fat["block"] * sfreq)))
-        shaped_block += cross
-    else:
-        compression = None
-        shaped_block, cross = block, int(round(0.25 * sfreq))
-
+    fat = _fatigue_model(fatigue, chans, segs, tl, sfreq, block)
     rows = names + (["ECG"] if ecg_lead else []) + (["TRUNK_ANGLE"] if angle else [])
     units = ["uV"] * (n_emg + int(ecg_lead)) + (["deg"] if angle else [])
     data = np.empty((len(rows), n))
     emg = data[:n_emg]
-    _fill_shaped(emg, sfreq, f_l, f_h, r_emg, compression=compression, block=min(shaped_block, n),
-                 crossfade=cross, workers=workers)
+    _fill_shaped(emg, sfreq, f_l, f_h, r_emg, compression=fat.compression, block=min(fat.shaped_block, n),
+                 crossfade=fat.cross, workers=workers)
 
     # ---- ECG beats
     r_peaks = ecg_beats(n / sfreq, r_ecg, heart_rate=profile.heart_rate, hr_sd=profile.hr_sd) if (ecg or ecg_lead) \
@@ -1133,63 +1338,12 @@ def simulate_array(
         else np.zeros(n_emg)
     ecg_lead_amp = 1000.0
 
-    # ---- powerline and baseline wander: shared sinusoids, channel weights
-    freqs: list[float] = []
-    weights: list[np.ndarray] = []
-    pl_truth: dict[str, Any] = {"frequency": powerline}
-    if powerline is not None:
-        harm = {1: 1.0, 2: 0.1, 3: 0.3}
-        amp = r_pl.uniform(*powerline_amplitude, n_emg)
-        ph = r_pl.uniform(0, 2 * np.pi, n_emg)
-        for h, rel in harm.items():
-            if h * powerline < sfreq / 2:
-                freqs.append(h * powerline)
-                weights.append(np.stack([amp * rel * np.cos(ph * h), amp * rel * np.sin(ph * h)], 1))
-        pl_truth.update(harmonics=harm, amplitude=dict(zip(names, amp)), phase=dict(zip(names, ph)))
-    bl_truth: dict[str, Any] = {}
-    if baseline:
-        bf = r_pl.uniform(0.05, 0.5, 3)
-        bamp = r_pl.uniform(2.0, 10.0, (n_emg, 3))
-        bph = r_pl.uniform(0, 2 * np.pi, (n_emg, 3))
-        for j in range(3):
-            freqs.append(float(bf[j]))
-            weights.append(np.stack([bamp[:, j] * np.cos(bph[:, j]), bamp[:, j] * np.sin(bph[:, j])], 1))
-        bl_truth = dict(frequencies=bf, amplitude={nm: bamp[i] for i, nm in enumerate(names)})
-    wmat = np.concatenate(weights, 1) if weights else np.zeros((n_emg, 0))  # rows: sin, cos per frequency
-    omega = 2 * np.pi * np.asarray(freqs)
-
-    # ---- spasm-like bursts (added to a(t)) and movement artefacts (added to x(t))
-    ext_rows = [i for i, c in enumerate(chans) if c[1] in EXTENSORS]
-    burst_list: list[dict] = []
-    burst_rate = 4.0 * profile.signs.get("spasm", 0.0) / 60.0
-    if bursts and burst_rate > 0 and ext_rows:
-        for i, s in enumerate(segs):
-            if s.phase not in _SPASM_PHASES:
-                continue
-            for _ in range(r_burst.poisson(burst_rate * dur_s[i])):
-                d = float(r_burst.uniform(0.3, 1.5))
-                if d >= dur_s[i]:
-                    continue
-                t0 = onset_s[i] + float(r_burst.uniform(0, dur_s[i] - d))
-                chs = sorted(r_burst.choice(ext_rows, size=int(r_burst.integers(1, len(ext_rows) + 1)), replace=False))
-                a = float(r_burst.uniform(15.0, 40.0))
-                burst_list.append(dict(onset=t0, duration=d, channels=[names[k] for k in chs], amplitude=a,
-                                       rows=[int(k) for k in chs]))
-    art_list: list[dict] = []
-    if artefacts:
-        for i in range(1, len(segs)):
-            if segs[i].phase == segs[i - 1].phase and ang0[i] == ang1[i - 1] == ang0[i - 1]:
-                continue
-            for k in range(n_emg):
-                if r_art.random() < 0.3:
-                    d = float(r_art.uniform(0.1, 0.4))
-                    a = float(r_art.uniform(20.0, 150.0) * r_art.choice([-1.0, 1.0]))
-                    t0 = onset_s[i] - d / 2 + float(r_art.uniform(-0.1, 0.1))
-                    t0 = min(max(t0, 0.0), n / sfreq - d)
-                    art_list.append(dict(onset=t0, duration=d, channel=names[k], amplitude=a, row=k))
+    wmat, omega, pl_truth, bl_truth = _mains_and_baseline(r_pl, names, sfreq, powerline, powerline_amplitude,
+                                                          baseline)
+    burst_list = _spasm_bursts(r_burst, profile, segs, tl, chans) if bursts else []
+    art_list = _movement_artefacts(r_art, segs, tl, names, sfreq) if artefacts else []
 
     # ---- second pass: modulate and add, chunk by chunk
-    bound = starts[1:]
     half = int(round(transition * sfreq / 2))
     chunk = 65536
     rotation = np.exp(1j * np.outer(omega, np.arange(min(chunk, n)) / sfreq))
@@ -1198,25 +1352,7 @@ def simulate_array(
     for c0 in range(0, n, chunk):
         c1 = min(n, c0 + chunk)
         t = np.arange(c0, c1) / sfreq
-        segs_here = range(int(np.searchsorted(starts, c0, side="right")) - 1,
-                          int(np.searchsorted(starts, c1 - 1, side="right")))
-        a = np.empty((n_emg, c1 - c0))
-        for j in segs_here:
-            a[:, max(starts[j], c0) - c0:min(starts[j] + lengths[j], c1) - c0] = levels[:, j, None]
-        for j in np.flatnonzero((bound + half > c0) & (bound - half < c1)) if half > 0 else ():
-            b = bound[j]
-            i0, i1 = max(b - half, c0), min(b + half, c1)
-            u = (np.arange(i0, i1) - (b - half) + 0.5) / (2 * half)
-            step = (1 - np.cos(np.pi * u)) / 2
-            lo, hi = levels[:, j], levels[:, j + 1]
-            a[:, i0 - c0:i1 - c0] = lo[:, None] + (hi - lo)[:, None] * step
-        for bu in burst_list:
-            i0, i1 = int(round(bu["onset"] * sfreq)), int(round((bu["onset"] + bu["duration"]) * sfreq))
-            if i1 <= c0 or i0 >= c1:
-                continue
-            j = np.arange(max(i0, c0), min(i1, c1))
-            bump = bu["amplitude"] * np.sin(np.pi * (j - i0 + 0.5) / (i1 - i0)) ** 2
-            a[np.ix_(bu["rows"], j - c0)] += bump
+        a, segs_here = _amplitude_chunk(c0, c1, tl, levels, half, burst_list, sfreq)
         x = emg[:, c0:c1]
         x *= a
         del a
@@ -1234,59 +1370,17 @@ def simulate_array(
             basis[-1] = e if ecg else 0.0
             x += wfull @ basis
             del rot, basis
-        for ar in art_list:
-            i0, i1 = int(round(ar["onset"] * sfreq)), int(round((ar["onset"] + ar["duration"]) * sfreq))
-            if i1 <= c0 or i0 >= c1:
-                continue
-            j = np.arange(max(i0, c0), min(i1, c1))
-            x[ar["row"], j - c0] += ar["amplitude"] * np.sin(np.pi * (j - i0 + 0.5) / (i1 - i0)) ** 2
-        for kind, spec in qcs.items():
-            k = names.index(spec["channel"])
-            if kind == "clip":
-                np.clip(x[k], -spec["level"], spec["level"], out=x[k])
-            elif kind == "flat":
-                x[k] = spec["value"]
-            else:
-                f0 = powerline or 50.0
-                x[k] = spec["amplitude"] * (np.sin(2 * np.pi * f0 * t) + 0.3 * np.sin(6 * np.pi * f0 * t)) \
-                    + 5 * spec["amplitude"] * np.sin(2 * np.pi * 0.07 * t + 1.0)
+        _artefacts_and_faults(x, t, c0, c1, art_list, qcs, names, sfreq, powerline)
         if ecg_lead:
             data[n_emg, c0:c1] = ecg_lead_amp * e + 5.0 * r_lead.standard_normal(c1 - c0)
         if angle:
-            for j in segs_here:
-                i0, i1 = max(starts[j], c0), min(starts[j] + lengths[j], c1)
-                if move[j] > 0:
-                    u = np.minimum((np.arange(i0, i1) - starts[j]) / (move[j] * sfreq), 1.0)
-                    data[-1, i0:i1] = ang0[j] + (ang1[j] - ang0[j]) * _min_jerk(u)
-                else:
-                    data[-1, i0:i1] = ang1[j]
+            _angle_chunk(data[-1], c0, c1, tl, segs_here, sfreq)
 
     # ---- ground truth
     dur_total = n / sfreq
-    eff = np.sqrt(levels**2 + noise_rms**2)
-    band_eff = (band[0], min(band[1], sfreq / 2))
-    ch_truth = []
-    for k, (nm, m, sd, lv) in enumerate(chans):
-        mnf, mdf = shwedyk_frequencies(round(float(f_l[k]), 12), round(float(f_h[k]), 12))
-        mnf_b, mdf_b = shwedyk_frequencies(round(float(f_l[k]), 12), round(float(f_h[k]), 12), band_eff)
-        ch_truth.append(dict(name=nm, muscle=m, side=sd, level=lv, f_l=f_l[k], f_h=f_h[k], mnf=mnf, mdf=mdf,
-                             mnf_band=mnf_b, mdf_band=mdf_b, band=list(band_eff), ecg_gain=ecg_gain[k],
-                             fatigued=bool(fat is not None and fat_rows[k])))
-    ph_truth = []
-    for i, s in enumerate(segs):
-        cmean = np.ones(n_emg)
-        slope_hz = np.zeros(n_emg)
-        if fat is not None and i in fat_segs:
-            cmean = np.where(fat_rows, 1.0 + fat_rate * dur_s[i] / 2, 1.0)
-            slope_hz = np.where(fat_rows, fat_rate * np.array([c["mdf"] for c in ch_truth]), 0.0)
-        ph_truth.append(dict(
-            onset=onset_s[i], duration=dur_s[i], phase=s.phase, cycle=s.cycle, annotated=s.phase is not None,
-            onset_sample=int(starts[i]), n_samples=int(lengths[i]), angle_start=ang0[i], angle_end=ang1[i],
-            level=dict(zip(names, levels[:, i])), effective_rms=dict(zip(names, eff[:, i])),
-            mdf=dict(zip(names, [c["mdf"] * cm for c, cm in zip(ch_truth, cmean)])),
-            mdf_slope_hz_per_s=dict(zip(names, slope_hz)),
-        ))
-    ratios = _true_ratios(segs, lengths, eff, names, [c[1] for c in chans])
+    ch_truth, ph_truth, eff = _channel_and_phase_truth(chans, segs, tl, levels, f_l, f_h, ecg_gain, fat, noise_rms,
+                                                       band, sfreq)
+    ratios = _true_ratios(segs, tl.lengths, eff, names, [c[1] for c in chans])
     inside = r_peaks[(r_peaks >= 0) & (r_peaks < dur_total)]
     truth = GroundTruth(
         meta=dict(generator=f"paraspinal.synth {__version__}", sfreq=sfreq, n_samples=n, duration=dur_total,
@@ -1301,12 +1395,14 @@ def simulate_array(
         bursts=[{k: v for k, v in b.items() if k != "rows"} for b in burst_list],
         artefacts=[{k: v for k, v in a_.items() if k != "row"} for a_ in art_list],
         powerline=pl_truth, baseline=bl_truth,
-        fatigue={} if fat is None else dict(slope_pct_per_s=fat["slope"], phases=fat["phases"], muscles=fat["muscles"],
-                                            block=fat["block"],
-                                            channels=[nm for nm, f in zip(names, fat_rows) if f]),
+        fatigue={} if fat.spec is None else dict(slope_pct_per_s=fat.spec["slope"], phases=fat.spec["phases"],
+                                                 muscles=fat.spec["muscles"], block=fat.spec["block"],
+                                                 channels=[nm for nm, f in zip(names, fat.rows) if f]),
         qc=qcs, profile=profile.to_dict(),
     )
     return data, rows, units, truth
+
+
 
 
 def _true_ratios(segs, lengths, eff, names, muscles) -> dict[str, dict]:

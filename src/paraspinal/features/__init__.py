@@ -5,6 +5,12 @@
 >>> table = ps.analyze("sub-01_task-frt_emg.edf")  # doctest: +SKIP
 
 See ``docs/features.md`` for every feature's definition, unit, defaults and citation.
+
+Layout: the numeric cores on plain arrays (``amplitude``, ``spectral``, ``onset``, ``trunk``);
+one module per feature family under ``features/families/`` (a ``rows(ctx)`` function and its
+documented features); the registry of the families (``features/registry.py``); the shared
+per-recording context (``features/base.py``, ``features/context.py``); and the tidy table that
+asks each wanted family for its rows (``features/table.py``).
 """
 
 from __future__ import annotations

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import FormatError, ParameterError, ParaspinalWarning, ReadError
+from ..recording import register_writer
 
 __all__ = ["read", "write", "FORMATS", "Format", "detect_format"]
 
@@ -299,3 +300,7 @@ def write(rec, path: str | os.PathLike, *, fmt: str | None = None, overwrite: bo
     from .mne_formats import write_mne
 
     return write_mne(rec, path, fmt=fmt, overwrite=overwrite)
+
+
+# Recording.save writes through write(); recording sits below io, so io registers it there.
+register_writer(write)

@@ -28,6 +28,7 @@ import pandas as pd
 
 from ..errors import ParameterError, ParaspinalWarning, ReadError, WriteError
 from ..recording import Recording
+from .sidecars import apply_sidecars
 
 __all__ = ["read_edf", "read_bdf", "read_fif", "read_brainvision", "write_mne"]
 
@@ -193,9 +194,7 @@ def _maybe_bids(rec: Recording, path: Path, use_sidecars: bool) -> Recording:
     # BIDS data files are named sub-<label>[_...]_emg.<ext>; only those can have sidecars
     if not use_sidecars or not path.name.startswith("sub-"):
         return rec
-    from . import bids
-
-    return bids.apply_sidecars(rec, path)
+    return apply_sidecars(rec, path)
 
 
 def _drop_export_padding(raw: mne.io.BaseRaw) -> None:

@@ -361,111 +361,19 @@ def read_text(
     >>> rec = ps.read("S01_emg.txt", preset="paoletti2020", imu_path="S01_imu.txt")  # doctest: +SKIP
     """
     path = Path(path)
-    if preset is not None:
-        if preset not in PRESETS:
-            raise ParameterError(f"unknown preset {preset!r}", file=path, hint=f"use one of {sorted(PRESETS)}")
-        p = PRESETS[preset]
-        columns = p.get("columns") if columns is None else columns
-        time_column = p.get("time_column") if time_column is None else time_column
-        units = p.get("units") if units is None else units
-        sfreq = p.get("sfreq") if sfreq is None else sfreq
-        imu_sfreq = p.get("imu_sfreq") if imu_sfreq is None else imu_sfreq
-    if units is None:
-        units = "V"
-    if transfer not in ("auto", "bitalino", "plux", None):
-        raise ParameterError(f"transfer={transfer!r} is not one of 'auto', 'bitalino', 'plux', None", file=path)
-    if delimiter is not None and (not isinstance(delimiter, str) or len(delimiter) != 1 or delimiter in "\r\n\"'"):
-        raise ParameterError(f"delimiter={delimiter!r} is not a single character", file=path,
-                             hint="use ',', '\\t', ';' or '|'; leave it None for white space")
-    if sfreq is not None:
-        try:
-            sfreq = float(sfreq)
-        except (TypeError, ValueError):
-            raise SamplingRateError(f"sfreq={sfreq!r} is not a number", file=path) from None
-        if not np.isfinite(sfreq) or sfreq <= 0:
-            raise SamplingRateError(f"sfreq={sfreq} is not a positive rate in Hz", file=path)
+    columns, time_column, units, sfreq, imu_sfreq = _check_options(
+        path, preset, columns, time_column, units, sfreq, imu_sfreq, transfer, delimiter)
 
     parsed = _parse(path, delimiter=delimiter, header=header, delimiter_given=delimiter is not None)
-    n_cols = parsed.data.shape[0]
     header_rate = _header_rate(parsed.fields, path)
     if resolution is None and "Resolution" in parsed.fields:
         resolution = _header_int(parsed.fields["Resolution"], "Resolution", path)
-    labels = _header_labels(parsed.fields)
-
-    # ---- channel selection
-    if columns is not None:
-        if isinstance(columns, (str, bytes)):
-            raise ParameterError("columns must be a mapping or a list, not a string", file=path,
-                                 hint="e.g. columns={'EMG1': 'L_LT'} or columns=['EMG1']")
-        items = list(columns.items()) if isinstance(columns, Mapping) else [(k, None) for k in columns]
-        idx = [_column_index(k, parsed, path, "column map") for k, _ in items]
-    else:
-        items, idx = [], []
-    explicit = set(idx)
-
-    # ---- time column
-    t_idx: int | None
-    if time_column is False:
-        t_idx = None
-    elif time_column is None or time_column is True:
-        t_idx = _auto_time_column(parsed, explicit, has_rate=sfreq is not None or header_rate is not None)
-        if time_column is True and t_idx is None:
-            t_idx = 0
-    else:
-        t_idx = _column_index(time_column, parsed, path, "time_column option")
-    if t_idx is not None and t_idx in explicit:
-        raise ParameterError(f"column {t_idx} is both the time column and a channel", file=path,
-                             hint="pass time_column=False if it is a channel")
-
-    # ---- channel names
-    if parsed.names is not None:
-        source_names = list(parsed.names)
-    elif labels is not None and len(labels) == n_cols - (t_idx is not None):
-        others = [j for j in range(n_cols) if j != t_idx]
-        source_names = [f"col{j}" for j in range(n_cols)]
-        for j, lab in zip(others, labels):
-            source_names[j] = lab
-    else:
-        source_names = [f"col{j}" for j in range(n_cols)]
-    if columns is None:
-        idx = [j for j in range(n_cols) if j != t_idx]
-        ch_names = [source_names[j] for j in idx]
-    else:
-        ch_names = [str(new) if new is not None else source_names[j] for (_, new), j in zip(items, idx)]
-    if not idx:
-        raise ChannelError("the file holds no channel column besides the time column", file=path,
-                           hint="pass time_column=False if the first column is a signal")
+    items, idx = _selected_columns(columns, parsed, path)
+    t_idx = _time_index(time_column, parsed, set(idx), sfreq is not None or header_rate is not None, path)
+    source_names, idx, ch_names = _channel_names(parsed, _header_labels(parsed.fields), t_idx, columns, items, idx,
+                                                 path)
     sources = [source_names[j] for j in idx]
-    seen: dict[str, int] = {}
-    for nm in ch_names:
-        seen[nm] = seen.get(nm, 0) + 1
-    dup = [nm for nm, c in seen.items() if c > 1]
-    if dup:
-        raise ChannelError(
-            f"duplicate channel names {dup}", file=path, channel=dup[0],
-            hint="give each channel its own name with columns={column: 'name', ...}",
-        )
-
-    # ---- sampling rate
-    time_name = source_names[t_idx] if t_idx is not None else None
-    t = None
-    if t_idx is not None:
-        scale = _time_scale(time_unit, parsed.names[t_idx] if parsed.names else None, path)
-        t = parsed.data[t_idx] if scale == 1.0 else parsed.data[t_idx] * scale
-    if sfreq is not None or header_rate is not None:
-        rate = sfreq if sfreq is not None else header_rate
-        if t is not None:
-            tu.check_sfreq_against_time(
-                t, rate, file=path, column=time_name,
-                source="the sfreq option" if sfreq is not None else "the '# Sampling Rate' header line",
-            )
-    elif t is not None:
-        rate = tu.sfreq_from_time(t, file=path, column=time_name)
-    else:
-        raise SamplingRateError(
-            "no sampling rate: the file has no time column and no '# Sampling Rate' line",
-            file=path, hint="pass sfreq= (Hz), or time_column= naming the time column",
-        )
+    t, rate = _time_and_rate(parsed, t_idx, source_names, time_unit, sfreq, header_rate, path)
 
     # ---- data block, without a copy when the channels are consecutive columns
     if idx == list(range(idx[0], idx[0] + len(idx))):
@@ -508,6 +416,122 @@ def read_text(
         data, rate, ch_names, units=list(unit_list), ch_types=types, channel_map=channel_map,
         meta=meta_out, rename=rename, file=path,
     )
+
+
+def _check_options(path: Path, preset, columns, time_column, units, sfreq, imu_sfreq, transfer, delimiter):
+    """Apply a preset (options given in the call win) and check the options that need no file."""
+    if preset is not None:
+        if preset not in PRESETS:
+            raise ParameterError(f"unknown preset {preset!r}", file=path, hint=f"use one of {sorted(PRESETS)}")
+        p = PRESETS[preset]
+        columns = p.get("columns") if columns is None else columns
+        time_column = p.get("time_column") if time_column is None else time_column
+        units = p.get("units") if units is None else units
+        sfreq = p.get("sfreq") if sfreq is None else sfreq
+        imu_sfreq = p.get("imu_sfreq") if imu_sfreq is None else imu_sfreq
+    if units is None:
+        units = "V"
+    if transfer not in ("auto", "bitalino", "plux", None):
+        raise ParameterError(f"transfer={transfer!r} is not one of 'auto', 'bitalino', 'plux', None", file=path)
+    if delimiter is not None and (not isinstance(delimiter, str) or len(delimiter) != 1 or delimiter in "\r\n\"'"):
+        raise ParameterError(f"delimiter={delimiter!r} is not a single character", file=path,
+                             hint="use ',', '\\t', ';' or '|'; leave it None for white space")
+    if sfreq is not None:
+        try:
+            sfreq = float(sfreq)
+        except (TypeError, ValueError):
+            raise SamplingRateError(f"sfreq={sfreq!r} is not a number", file=path) from None
+        if not np.isfinite(sfreq) or sfreq <= 0:
+            raise SamplingRateError(f"sfreq={sfreq} is not a positive rate in Hz", file=path)
+    return columns, time_column, units, sfreq, imu_sfreq
+
+
+def _selected_columns(columns, parsed: _Parsed, path: Path) -> tuple[list[tuple], list[int]]:
+    """The ``columns`` option as ``(key, new name or None)`` items and their column numbers."""
+    if columns is not None:
+        if isinstance(columns, (str, bytes)):
+            raise ParameterError("columns must be a mapping or a list, not a string", file=path,
+                                 hint="e.g. columns={'EMG1': 'L_LT'} or columns=['EMG1']")
+        items = list(columns.items()) if isinstance(columns, Mapping) else [(k, None) for k in columns]
+        idx = [_column_index(k, parsed, path, "column map") for k, _ in items]
+    else:
+        items, idx = [], []
+    return items, idx
+
+
+def _time_index(time_column, parsed: _Parsed, explicit: set[int], has_rate: bool, path: Path) -> int | None:
+    """The time column's number (None: no time column)."""
+    t_idx: int | None
+    if time_column is False:
+        t_idx = None
+    elif time_column is None or time_column is True:
+        t_idx = _auto_time_column(parsed, explicit, has_rate=has_rate)
+        if time_column is True and t_idx is None:
+            t_idx = 0
+    else:
+        t_idx = _column_index(time_column, parsed, path, "time_column option")
+    if t_idx is not None and t_idx in explicit:
+        raise ParameterError(f"column {t_idx} is both the time column and a channel", file=path,
+                             hint="pass time_column=False if it is a channel")
+    return t_idx
+
+
+def _channel_names(parsed: _Parsed, labels: list[str] | None, t_idx: int | None, columns, items: list[tuple],
+                   idx: list[int], path: Path) -> tuple[list[str], list[int], list[str]]:
+    """Every column's name in the file, the channel columns and the channels' names (checked unique)."""
+    n_cols = parsed.data.shape[0]
+    if parsed.names is not None:
+        source_names = list(parsed.names)
+    elif labels is not None and len(labels) == n_cols - (t_idx is not None):
+        others = [j for j in range(n_cols) if j != t_idx]
+        source_names = [f"col{j}" for j in range(n_cols)]
+        for j, lab in zip(others, labels):
+            source_names[j] = lab
+    else:
+        source_names = [f"col{j}" for j in range(n_cols)]
+    if columns is None:
+        idx = [j for j in range(n_cols) if j != t_idx]
+        ch_names = [source_names[j] for j in idx]
+    else:
+        ch_names = [str(new) if new is not None else source_names[j] for (_, new), j in zip(items, idx)]
+    if not idx:
+        raise ChannelError("the file holds no channel column besides the time column", file=path,
+                           hint="pass time_column=False if the first column is a signal")
+    seen: dict[str, int] = {}
+    for nm in ch_names:
+        seen[nm] = seen.get(nm, 0) + 1
+    dup = [nm for nm, c in seen.items() if c > 1]
+    if dup:
+        raise ChannelError(
+            f"duplicate channel names {dup}", file=path, channel=dup[0],
+            hint="give each channel its own name with columns={column: 'name', ...}",
+        )
+    return source_names, idx, ch_names
+
+
+def _time_and_rate(parsed: _Parsed, t_idx: int | None, source_names: list[str], time_unit: str | None,
+                   sfreq: float | None, header_rate: float | None, path: Path) -> tuple[np.ndarray | None, float]:
+    """The time column in seconds (None without one) and the sampling rate, each checked against the other."""
+    time_name = source_names[t_idx] if t_idx is not None else None
+    t = None
+    if t_idx is not None:
+        scale = _time_scale(time_unit, parsed.names[t_idx] if parsed.names else None, path)
+        t = parsed.data[t_idx] if scale == 1.0 else parsed.data[t_idx] * scale
+    if sfreq is not None or header_rate is not None:
+        rate = sfreq if sfreq is not None else header_rate
+        if t is not None:
+            tu.check_sfreq_against_time(
+                t, rate, file=path, column=time_name,
+                source="the sfreq option" if sfreq is not None else "the '# Sampling Rate' header line",
+            )
+    elif t is not None:
+        rate = tu.sfreq_from_time(t, file=path, column=time_name)
+    else:
+        raise SamplingRateError(
+            "no sampling rate: the file has no time column and no '# Sampling Rate' line",
+            file=path, hint="pass sfreq= (Hz), or time_column= naming the time column",
+        )
+    return t, rate
 
 
 def _header_rate(fields: dict[str, str], path: Path) -> float | None:

@@ -1,0 +1,202 @@
+"""What every feature family shares: the context it reads and how it describes itself.
+
+A *family* (``paraspinal.features.families.<name>``) is one function
+``rows(ctx: Context) -> Rows`` plus the :class:`Feature` entries that document what it
+writes. :mod:`paraspinal.features.registry` lists the families (:data:`FAMILIES`) with the
+inputs each one needs; :func:`paraspinal.features.compute` builds one :class:`Context` for a
+recording (:func:`paraspinal.features.context.build_context`) and asks every wanted family
+for its rows. ``docs/design.md`` ("Adding a feature family") walks through a new one.
+
+The inputs a family may declare (``Family.needs``) are the names of :data:`INPUTS`; the
+context computes only those that some wanted family needs, in one pass over the data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..channels import EXTENSORS
+
+__all__ = ["AMPLITUDE_UNIT", "INPUTS", "Context", "Family", "Feature", "Rows"]
+
+#: Unit text of amplitude features in the registry (the table says the channel's unit).
+AMPLITUDE_UNIT = "U (uV, or %MVC/%RVC/%peak when normalised)"
+
+#: The inputs a family may need, computed once per recording by the context.
+INPUTS: dict[str, str] = {
+    "envelope": "ctx.env: envelope (n_channels, n_env) at ctx.fs_env Hz (moving RMS or linear envelope)",
+    "sums": "ctx.sumsq, ctx.sumabs: sum of x^2 and of |x| per channel and phase segment (uV^2, uV)",
+    "psd": "ctx.psd, ctx.nwin, ctx.freqs: mean Welch PSD per channel and segment, its window counts and bins",
+    "fatigue": "ctx.fat_res: MDF regression per fatigue segment ({segment: {slope, ci_low, ci_high, initial, "
+               "slope_pct}})",
+    "angle": "ctx.angle: trunk angle (deg) at the envelope times, or None without a TRUNK_ANGLE channel",
+}
+
+
+@dataclass(frozen=True)
+class Feature:
+    """One feature: what it is, its unit, its default parameters and its source."""
+
+    name: str
+    family: str
+    definition: str
+    formula: str
+    unit: str
+    defaults: str
+    citation: str
+
+
+@dataclass(frozen=True)
+class Family:
+    """A feature family: its name, its features, the inputs it needs and its row producer.
+
+    Attributes
+    ----------
+    name : str
+        Family name, accepted by ``compute(features=[...])`` (``"co-contraction"``).
+    features : tuple of Feature
+        The features it writes (documented in ``docs/methods/features.md``), in table order.
+    rows : callable
+        ``rows(ctx: Context) -> Rows``.
+    needs : tuple of str
+        Names of :data:`INPUTS` it reads (the phase segments and channel table are always there).
+    dynamic_names : callable, optional
+        ``dynamic_names(options) -> names``: further feature names that depend on the
+        options (the amplitude family's ``p<q>`` for each requested percentile).
+    """
+
+    name: str
+    features: tuple[Feature, ...]
+    rows: Callable[[Context], Rows]
+    needs: tuple[str, ...] = ()
+    dynamic_names: Callable[[Mapping[str, Any]], Iterable[str]] | None = None
+
+    def names(self, options: Mapping[str, Any]) -> set[str]:
+        """Every feature name the family can write with these options."""
+        extra = self.dynamic_names(options) if self.dynamic_names is not None else ()
+        return {f.name for f in self.features} | set(extra)
+
+
+class Rows(list):
+    """Rows of the tidy table, ``(channel, muscle, side, phase, cycle, feature, value, unit)``.
+
+    :meth:`add` keeps only the wanted features, so a family may compute a few values more
+    than asked and still return only what was asked for.
+    """
+
+    def __init__(self, want: set[str]):
+        super().__init__()
+        self.want = want
+
+    def add(self, ch: str, mus: Any, sd: Any, phase: str, cycle: int | None, feat: str, vals: Any,
+            unit: str) -> None:
+        """Append one row when ``feat`` is wanted."""
+        if feat in self.want:
+            self.append((ch, mus, sd, phase, cycle, feat, vals, unit))
+
+
+@dataclass
+class Context:
+    """One recording, prepared once for every family (built by :func:`~paraspinal.features.context.build_context`).
+
+    Attributes
+    ----------
+    rec : Recording
+        The conditioned recording (not modified).
+    file : str or None
+        Its source, named in warnings and errors.
+    want : set of str
+        The wanted feature names.
+    options : dict
+        Every keyword parameter of :func:`paraspinal.features.compute` (``options["trim"]``).
+    names, units, muscles, sides : list
+        The EMG channels computed, their amplitude unit (``uV`` or the normalisation unit),
+        muscle code and side.
+    fs : float
+        Sampling rate (Hz).
+    ph : pandas.DataFrame
+        The phase table with sample bounds ``_a``, ``_b`` (one ``all`` phase without phases).
+    seg : ndarray, shape (n_segments, 2)
+        Sample bounds ``[a, b)`` of each phase segment.
+    labels, cyc : list
+        Phase name and cycle (None) of each segment.
+    groups : dict
+        ``(phase, cycle) -> segment indices``, with ``(phase, None)`` pooling the cycles of a
+        phase that has cycle numbers; :attr:`gkeys` lists the keys in order.
+    step, fs_env, centres : int, float, ndarray
+        Envelope decimation (samples), envelope rate (Hz), envelope sample indices.
+    env, sumsq, sumabs, count, psd, nwin, freqs, fat_res, angle
+        The inputs of :data:`INPUTS` (None, or empty, when no wanted family needs them);
+        ``count`` is each segment's length in samples.
+    notes : list of str
+        Caveats a family records (``df.attrs["notes"]``).
+    """
+
+    rec: Any
+    file: str | None
+    want: set[str]
+    options: dict[str, Any]
+    names: list[str]
+    units: list[str]
+    muscles: list[Any]
+    sides: list[Any]
+    fs: float
+    ph: pd.DataFrame
+    seg: np.ndarray
+    labels: list[str]
+    cyc: list[int | None]
+    groups: dict[tuple[str, int | None], list[int]]
+    gkeys: list[tuple[str, int | None]]
+    step: int
+    fs_env: float
+    centres: np.ndarray
+    count: np.ndarray
+    env: np.ndarray | None = None
+    sumsq: np.ndarray | None = None
+    sumabs: np.ndarray | None = None
+    psd: np.ndarray | None = None
+    nwin: np.ndarray | None = None
+    freqs: np.ndarray | None = None
+    fat_res: dict[int, dict[str, np.ndarray]] = field(default_factory=dict)
+    angle: np.ndarray | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def n_ch(self) -> int:
+        """Number of EMG channels."""
+        return len(self.names)
+
+    @property
+    def ext_rows(self) -> list[int]:
+        """Indices of the extensor channels (erector spinae, multifidus, ...)."""
+        return [k for k in range(self.n_ch) if self.muscles[k] in EXTENSORS]
+
+    def new_rows(self) -> Rows:
+        """An empty :class:`Rows` that keeps the wanted features."""
+        return Rows(self.want)
+
+    def rms(self, ii: Sequence[int]) -> np.ndarray:
+        """RMS per channel pooled over the segments ``ii`` (from the ``sums`` input)."""
+        cnt = self.count[ii].sum()
+        return np.sqrt(self.sumsq[:, ii].sum(1) / cnt)
+
+    def env_idx(self, ii: Sequence[int], tr: float = 0.0) -> np.ndarray:
+        """Envelope indices inside the segments ``ii``, each trimmed by ``tr`` s at both ends
+        (untrimmed when the segment is too short)."""
+        fs, step, seg = self.fs, self.step, self.seg
+        parts = []
+        t = int(round(tr * fs))
+        for i in ii:
+            a, b = seg[i]
+            if b - a > 2 * t + step:
+                a, b = a + t, b - t
+            lo, hi = -(-a // step), -(-b // step)
+            if hi <= lo:
+                hi = lo + 1
+            parts.append(np.arange(lo, min(hi, self.centres.size)))
+        return np.concatenate(parts) if parts else np.zeros(0, int)

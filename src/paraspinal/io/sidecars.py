@@ -1,0 +1,236 @@
+"""BIDS sidecars beside a data file: read them and apply them to a Recording read from it.
+
+The readers of EDF and BDF (:mod:`paraspinal.io.mne_formats`) call :func:`apply_sidecars` for
+files named ``sub-*``; :mod:`paraspinal.io.bids` re-exports these names and writes the
+sidecars (``channels.tsv`` with paraspinal's ``muscle``/``side``/``level`` columns,
+``events.tsv`` with ``cycle``, ``participants.tsv`` with ``group``). This module imports no
+other reader, so both can use it without importing each other.
+
+References
+----------
+BIDS specification, "Electromyography" and "Participants file"
+(https://bids-specification.readthedocs.io).
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from ..errors import ReadError
+from ..recording import Recording, unit_scale
+
+__all__ = ["NA", "apply_sidecars", "events_to_phases", "parse_entities", "read_tsv"]
+
+#: How BIDS tables write a missing value.
+NA = "n/a"
+_BIDS_TYPES = {"EMG": "emg", "ECG": "ecg"}
+
+
+def parse_entities(path: str | os.PathLike) -> dict[str, str]:
+    """Read the BIDS entities of a file name.
+
+    Parameters
+    ----------
+    path : path-like
+        E.g. ``sub-01_ses-2_task-frt_run-1_emg.edf``.
+
+    Returns
+    -------
+    dict
+        ``{"sub": "01", "ses": "2", "task": "frt", "run": "1", "suffix": "emg"}``; empty when
+        the name is not a BIDS name (no ``sub-`` entity first).
+
+    Examples
+    --------
+    >>> parse_entities("sub-01_task-frt_emg.edf")
+    {'sub': '01', 'task': 'frt', 'suffix': 'emg'}
+    """
+    name = Path(path).name
+    stem = name.split(".")[0]
+    parts = stem.split("_")
+    out: dict[str, str] = {}
+    for part in parts[:-1]:
+        if "-" not in part:
+            return {}
+        key, _, value = part.partition("-")
+        out[key] = value
+    if "sub" not in out or not parts[0].startswith("sub-"):
+        return {}
+    out["suffix"] = parts[-1]
+    return out
+
+
+def _sidecar(path: Path, suffix: str, ext: str) -> Path:
+    stem = path.name.split(".")[0]
+    base = stem.rsplit("_", 1)[0]
+    return path.with_name(f"{base}_{suffix}{ext}")
+
+
+def _find_root(path: Path) -> Path | None:
+    for parent in list(path.parents)[:5]:
+        if (parent / "dataset_description.json").is_file():
+            return parent
+    return None
+
+
+def read_tsv(path: Path) -> pd.DataFrame:
+    """A BIDS table, every cell as text (``n/a`` kept as the text it is)."""
+    try:
+        return pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False, na_filter=False)
+    except (OSError, ValueError, pd.errors.ParserError) as err:
+        raise ReadError(f"could not read the BIDS sidecar: {err}", file=path,
+                        hint="it must be a tab-separated table with a header row") from err
+
+
+def _opt(value: str) -> str | None:
+    return None if value in ("", NA) else value
+
+
+def _run_value(value: str) -> int | str:
+    return int(value) if value.isdigit() else value
+
+
+def apply_sidecars(rec: Recording, path: str | os.PathLike) -> Recording:
+    """Apply the BIDS sidecars of a data file to a Recording read from it.
+
+    Parameters
+    ----------
+    rec : Recording
+        Read from ``path`` (EDF or BDF).
+    path : path-like
+        The data file, e.g. ``ROOT/sub-01/emg/sub-01_task-frt_emg.edf``.
+
+    Returns
+    -------
+    Recording
+        A new Recording with, when the sidecars exist: channel types, units and
+        ``muscle``/``side``/``level`` from ``*_channels.tsv``; phases (with ``cycle``) from
+        ``*_events.tsv`` (replacing the file's own annotations); ``group`` (and ``age``,
+        ``sex`` when given) from ``participants.tsv``; ``subject``, ``session``, ``task``,
+        ``run`` from the file name. Metadata already set (e.g. passed as ``meta=`` to the
+        reader) is kept. Without sidecars, ``rec`` itself is returned unchanged.
+
+    Raises
+    ------
+    ReadError
+        A sidecar exists but cannot be parsed, or lacks a required column.
+
+    References
+    ----------
+    BIDS specification, "Electromyography" and "Participants file"
+    (https://bids-specification.readthedocs.io).
+    """
+    path = Path(path)
+    ents = parse_entities(path)
+    if not ents:
+        return rec
+    channels_tsv = _sidecar(path, "channels", ".tsv")
+    events_tsv = _sidecar(path, "events", ".tsv")
+    root = _find_root(path)
+    participants = root / "participants.tsv" if root is not None else None
+    has_channels = channels_tsv.is_file()
+    has_events = events_tsv.is_file()
+    has_participants = participants is not None and participants.is_file()
+    if not (has_channels or has_events or has_participants):
+        return rec
+
+    out = rec
+    if has_channels:
+        out = _apply_channels(out, read_tsv(channels_tsv), channels_tsv)
+    if has_events:
+        out = _apply_events(out, read_tsv(events_tsv), events_tsv)
+    meta = dict(out.meta)
+    found: dict[str, Any] = {"subject": ents.get("sub"), "session": ents.get("ses"), "task": ents.get("task"),
+                             "run": _run_value(ents["run"]) if "run" in ents else None}
+    if has_participants:
+        table = read_tsv(participants)
+        if "participant_id" not in table.columns:
+            raise ReadError("participants.tsv has no participant_id column", file=participants,
+                            hint="the first column must be participant_id (sub-<label>)")
+        row = table[table["participant_id"] == f"sub-{ents['sub']}"]
+        if len(row):
+            for col in ("group", "age", "sex"):
+                if col in row.columns and _opt(row[col].iat[0]) is not None:
+                    found[col] = row[col].iat[0]
+    for key, value in found.items():
+        if value is not None and meta.get(key) is None:
+            meta[key] = value
+    meta["bids_root"] = os.fspath(root) if root is not None else None
+    return Recording(out.raw, out.channels, meta)
+
+
+def _apply_channels(rec: Recording, tsv: pd.DataFrame, file: Path) -> Recording:
+    need = {"name", "type", "units"}
+    if not need <= set(tsv.columns):
+        raise ReadError(f"channels.tsv lacks the columns {sorted(need - set(tsv.columns))}", file=file,
+                        hint="BIDS requires name, type and units")
+    table = rec.channels.copy()
+    by_name = {n: i for i, n in enumerate(tsv["name"])}
+    raw = rec.raw.copy()
+    new_types = {}
+    for i in range(len(table)):
+        j = by_name.get(table.at[i, "source_name"], by_name.get(table.at[i, "name"]))
+        if j is None:
+            continue
+        row = tsv.iloc[j]
+        typ = _BIDS_TYPES.get(row["type"].upper(), "misc")
+        if typ != table.at[i, "type"]:
+            new_types[table.at[i, "name"]] = typ
+            table.at[i, "type"] = typ
+        unit = _opt(row["units"])
+        if unit is not None:
+            table.at[i, "unit"] = "V" if unit_scale(unit) is not None else unit
+        for col in ("muscle", "side", "level"):
+            if col in tsv.columns:
+                table.at[i, col] = _opt(row[col]) if typ == "emg" else None
+    if new_types:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            raw.set_channel_types(new_types, verbose=False)
+    return Recording(raw, table, rec.meta)
+
+
+def events_to_phases(tsv: pd.DataFrame, file: str | os.PathLike | None = None) -> pd.DataFrame:
+    """Turn a BIDS ``events.tsv`` table into a phase table.
+
+    Parameters
+    ----------
+    tsv : pandas.DataFrame
+        The events table read as text (``onset``, ``duration`` in seconds; ``trial_type``;
+        optional ``cycle``; ``n/a`` for missing values).
+    file : path-like, optional
+        Named in errors.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``onset, duration, phase, cycle`` (``cycle`` nullable integer; rows without a
+        ``trial_type`` column are called ``"event"``).
+
+    Raises
+    ------
+    ReadError
+        ``onset`` or ``duration`` missing or not numeric.
+    """
+    if not {"onset", "duration"} <= set(tsv.columns):
+        raise ReadError("events.tsv lacks onset or duration", file=file, hint="BIDS requires both columns")
+    try:
+        onset = tsv["onset"].astype(float).to_numpy()
+        duration = pd.to_numeric(tsv["duration"].replace(NA, "0")).to_numpy(dtype=float)
+    except ValueError as err:
+        raise ReadError(f"events.tsv has a non-numeric onset or duration: {err}", file=file,
+                        hint="onset and duration are seconds") from err
+    phase = tsv["trial_type"].astype(str).tolist() if "trial_type" in tsv.columns else ["event"] * len(tsv)
+    cycle = ([None if _opt(c) is None else int(float(c)) for c in tsv["cycle"]]
+             if "cycle" in tsv.columns else [None] * len(tsv))
+    return pd.DataFrame({"onset": onset, "duration": duration, "phase": phase,
+                         "cycle": pd.array(cycle, dtype="Int64")})
+
+
+def _apply_events(rec: Recording, tsv: pd.DataFrame, file: Path) -> Recording:
+    return rec.with_phases(events_to_phases(tsv, file))
