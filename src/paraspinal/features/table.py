@@ -30,16 +30,18 @@ Conventions of the table:
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterable, Sequence
 
 import numpy as np
 import pandas as pd
 
 from .. import phases as _ph
-from ..errors import ChannelError, ParameterError
+from ..errors import ChannelError, ParameterError, ParaspinalWarning
 from ..recording import Recording
 from .base import Context, Feature
 from .context import build_context
+from .expectations import missing_features, missing_message
 from .registry import FAMILIES, FEATURES, feature_table_markdown, wanted
 
 __all__ = ["COLUMNS", "FEATURES", "Feature", "compute", "feature_table_markdown"]
@@ -181,7 +183,20 @@ def compute(
     rows: list[tuple] = []
     for fam in asked:
         rows.extend(fam.rows(ctx))
-    return _table(ctx, rows)
+    df = _table(ctx, rows)
+    _note_missing(df, ctx, want, file)
+    return df
+
+
+def _note_missing(df: pd.DataFrame, ctx: Context, want: set[str], file: str | None) -> None:
+    """Say which expected features are missing and why: ``attrs["missing"]`` and one warning."""
+    o = ctx.options
+    missing = missing_features(df, ctx.ph, ctx.rec.channels, names=ctx.names, want=want,
+                               static_phases=o["static_phases"], dynamic_phases=o["dynamic_phases"],
+                               sfreq=ctx.fs, n_samples=ctx.rec.n_samples)
+    df.attrs["missing"] = missing.to_dict("records")
+    if len(missing):
+        warnings.warn(missing_message(missing, file), ParaspinalWarning, stacklevel=3)
 
 
 def _table(ctx: Context, rows: list[tuple]) -> pd.DataFrame:
