@@ -257,11 +257,10 @@ def read_otb_mat(
     out_meta = {**extra, "otb_start_s": start, **dict(meta or {})}
     rec = Recording.from_array(data.T, sfreq, names, units=units, ch_types=types, rename=False, meta=out_meta,
                                file=path)
-    rec = _attach_grids(rec, parts, names, names_of, rotation, flip_x, path)
-    return rec
+    return _attach_grids(rec, parts, labels, names, names_of, rotation, flip_x, path)
 
 
-def _attach_grids(rec: Recording, parts, names, names_of, rotation, flip_x, path: Path) -> Recording:
+def _attach_grids(rec: Recording, parts, labels, names, names_of, rotation, flip_x, path: Path) -> Recording:
     unknown_models = []
     layouts = []
     info: dict[str, dict[str, Any]] = {}
@@ -290,14 +289,15 @@ def _attach_grids(rec: Recording, parts, names, names_of, rotation, flip_x, path
                       ParaspinalWarning, stacklevel=3)
     if layouts:
         rec = set_layout(rec, pd.concat(layouts, ignore_index=True))
-    rec = _set_muscles(rec, names_of, path)
+    rec = _set_muscles(rec, names_of, labels, path)
     rec.meta["grids"] = info
     return rec
 
 
-def _set_muscles(rec: Recording, names_of, path: Path) -> Recording:
-    """Muscle, side and level of grid channels from the grid name; warn once when unknown."""
+def _set_muscles(rec: Recording, names_of, labels, path: Path) -> Recording:
+    """Muscle, side and level of grid channels from the grid name (warn once when unknown); file labels."""
     table = rec.channels.copy()
+    table["source_name"] = list(labels)
     unrecognised = []
     for grid in names_of.values():
         info = parse_channel_name(grid)
