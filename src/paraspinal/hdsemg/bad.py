@@ -237,7 +237,7 @@ def propagate_bad(rec: Recording, names: set[str], grid: str) -> set[str]:
     """Channels of ``grid`` that are bad or combine a bad electrode (differential montages).
 
     A derived channel's ``source_name`` holds its formula (``"A - B"``, ``"A - 2*B + C"``,
-    written by :mod:`paraspinal.hdsemg.montage`); it is bad when one of its terms is.
+    written by the montage functions); it is bad when one of its terms is.
     """
     if not names:
         return set()

@@ -17,7 +17,7 @@ Ground truth. The expected RMS of electrode e over a window W is
 ``sqrt(mean_{t in W} a_e(t)^2 + noise_uV^2)`` (signal and noise independent, unit-variance
 ``s_e``): the *true map*. The true centroid of a window is the centroid that the method
 (threshold x max, RMS-weighted) gives on that true map; it is computed here with its own
-few lines, independently of :mod:`paraspinal.hdsemg.maps`. The blob centre ``(cx, cy)`` is
+few lines, independently of the maps module. The blob centre ``(cx, cy)`` is
 reported too: it equals the true centroid only for a blob far from the grid's edges.
 
 Bad electrodes on request: ``dead`` (signal replaced by 0.05 µV noise), ``saturated``
