@@ -141,6 +141,12 @@ def test_unknown_grid_model_is_read_without_positions(tmp_path):
     assert len(rec.emg_names) == 16 and not hd.is_grid_recording(rec)
 
 
+def test_bad_rotation_names_the_file(tmp_path):
+    _write_otb(tmp_path / "one.mat", np.zeros((100, 1)), [LABEL.format(k=1)])
+    with pytest.raises(ps.errors.ParameterError, match="one.mat.*rotation=90"):
+        ps.read(tmp_path / "one.mat", rotation=90)
+
+
 def test_duplicate_electrode_is_an_error(tmp_path):
     labels = [LABEL.format(k=1), LABEL.format(k=1)]
     _write_otb(tmp_path / "dup.mat", np.zeros((100, 2)), labels)

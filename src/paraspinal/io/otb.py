@@ -40,7 +40,7 @@ import numpy as np
 import pandas as pd
 
 from ..channels import parse_channel_name
-from ..errors import ChannelError, ParaspinalWarning, ReadError, SamplingRateError
+from ..errors import ChannelError, ParameterError, ParaspinalWarning, ReadError, SamplingRateError
 from ..hdsemg.layout import GRID_MODELS, model_positions, set_layout
 from ..recording import Recording, unit_scale
 
@@ -226,6 +226,9 @@ def read_otb_mat(
         Labels and data columns disagree, or a grid electrode appears twice.
     """
     path = Path(path)
+    rotations = rotation.values() if isinstance(rotation, Mapping) else [rotation]
+    if any(r not in (0, 180) for r in rotations):
+        raise ParameterError(f"rotation={rotation!r}", file=path, hint="use 0 or 180 (degrees), or {grid: 0 | 180}")
     data, labels, sfreq, start, extra = _load(path)
     if data.shape[1] != len(labels):
         if data.shape[0] == len(labels):
