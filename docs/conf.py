@@ -74,6 +74,7 @@ API_MODULES = {
     "pipeline": "Preprocessing pipelines from TOML or dicts, with provenance.",
     "phases": "Task phases: vocabulary, detection from annotations, trunk angle, IMU or protocol.",
     "features": "Amplitude, spectral, fatigue, onset and trunk features; the feature table.",
+    "hdsemg": "High-density sEMG: electrode grids, montages, bad electrodes, amplitude maps and features.",
     "norms": "Normative references, scores, guarding profile, group statistics.",
     "study": "Study processing: discovery, cache, local workers and Dask.",
     "report": "The HTML study report.",

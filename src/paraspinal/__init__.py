@@ -7,7 +7,7 @@ A research toolkit, not a diagnostic device: paraspinal sEMG as a diagnostic tes
 low-back pain is investigational.
 """
 
-from . import channels, datasets, errors, features, io, norms, phases, pipeline, preprocessing, study, synth
+from . import channels, datasets, errors, features, hdsemg, io, norms, phases, pipeline, preprocessing, study, synth
 from ._version import __version__
 from .channels import parse_channel_name
 from .errors import ParaspinalError, ParaspinalWarning
@@ -44,6 +44,7 @@ __all__ = [
     "phases",
     "features",
     "analyze",
+    "hdsemg",
     "norms",
     "study",
     "run_study",

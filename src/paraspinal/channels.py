@@ -27,6 +27,7 @@ __all__ = [
     "FLEXORS",
     "SIDES",
     "CHANNEL_COLUMNS",
+    "GRID_COLUMNS",
     "ChannelInfo",
     "parse_channel_name",
     "channel_table",
@@ -56,6 +57,9 @@ FLEXORS: tuple[str, ...] = ("RA", "EO", "IO")
 SIDES: dict[str, str] = {"L": "left", "R": "right"}
 #: Columns of a Recording's channel table.
 CHANNEL_COLUMNS: tuple[str, ...] = ("name", "type", "muscle", "side", "level", "unit", "source_name")
+#: Optional columns of the channel table of electrode-grid recordings (paraspinal.hdsemg):
+#: present only when the recording has a grid, missing for the channels of no grid.
+GRID_COLUMNS: tuple[str, ...] = ("grid", "row", "col", "x_mm", "y_mm")
 
 # Multi-word aliases first (matched on the space-joined token string), then single tokens.
 _PHRASES: dict[str, str] = {

@@ -20,7 +20,7 @@ import mne
 import numpy as np
 import pandas as pd
 
-from .channels import CHANNEL_COLUMNS, channel_table
+from .channels import CHANNEL_COLUMNS, GRID_COLUMNS, channel_table
 from .errors import ChannelError, ParameterError, SamplingRateError, WriteError
 
 __all__ = ["Recording", "META_KEYS", "UNIT_SCALE", "unit_scale"]
@@ -97,7 +97,9 @@ class Recording:
         Preloaded raw data in SI units; EMG channels have type ``emg``.
     channels : pandas.DataFrame
         One row per channel, columns ``name, type, muscle, side, level, unit, source_name``;
-        names in the same order as ``raw.ch_names``.
+        names in the same order as ``raw.ch_names``. Electrode-grid recordings have the
+        columns ``grid, row, col, x_mm, y_mm`` too (all or none; see
+        :mod:`paraspinal.hdsemg`).
     meta : mapping, optional
         ``subject, group, session, task, run`` and free-form fields.
 
@@ -122,6 +124,10 @@ class Recording:
         missing = [c for c in CHANNEL_COLUMNS if c not in channels.columns]
         if missing:
             raise ParameterError(f"the channel table lacks the columns {missing}")
+        # electrode-grid columns are optional, but come together
+        grid_missing = [c for c in GRID_COLUMNS if c not in channels.columns]
+        if 0 < len(grid_missing) < len(GRID_COLUMNS):
+            raise ParameterError(f"the channel table has some grid columns but lacks {grid_missing}")
         if list(channels["name"]) != list(raw.ch_names):
             raise ChannelError(
                 "the channel table's names differ from the raw data's channel names",

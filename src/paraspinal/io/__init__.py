@@ -102,6 +102,11 @@ def _sniff_mat(head: bytes, path: Path) -> bool:
     return head[:10] == b"MATLAB 5.0" or head[:10] == b"MATLAB 7.3"
 
 
+def _sniff_otb_mat(head: bytes, path: Path) -> bool:
+    # an OTBiolab+ export is a MAT v5 file with the variables Data, Description, SamplingFrequency
+    return head[:10] == b"MATLAB 5.0" and importlib.import_module(f"{__name__}.otb").is_otb_mat(path)
+
+
 def _sniff_opensignals_txt(head: bytes, path: Path) -> bool:
     return _text_head(head).startswith("# OpenSignals Text File Format")
 
@@ -129,6 +134,7 @@ FORMATS: tuple[Format, ...] = (
     Format("c3d", "C3D motion-capture file (analog channels)", (".c3d",), _sniff_c3d, "c3d:read_c3d"),
     Format("wfdb", "WFDB / PhysioNet record (.hea + .dat)", (".hea",), _sniff_wfdb, "wfdb:read_wfdb",
            binary=False),
+    Format("otb_mat", "OTBiolab+ MATLAB export (electrode grids)", (".mat",), _sniff_otb_mat, "otb:read_otb_mat"),
     Format("matlab", "MATLAB .mat (v5 and v7.3)", (".mat",), _sniff_mat, "matlab:read_mat"),
     Format("opensignals_h5", "OpenSignals HDF5 (PLUX biosignalsplux/BITalino)", (".h5", ".hdf5"), _sniff_hdf5,
            "opensignals:read_opensignals_h5"),

@@ -1,0 +1,59 @@
+"""High-density surface EMG: electrode grids, montages, bad electrodes, amplitude maps.
+
+>>> import paraspinal as ps                                          # doctest: +SKIP
+>>> rec = ps.read("otb_export.mat")                                  # doctest: +SKIP
+>>> bad = ps.hdsemg.detect_bad(rec)                                  # doctest: +SKIP
+>>> sd = ps.hdsemg.single_differential(ps.preprocess(rec))           # doctest: +SKIP
+>>> ps.hdsemg.map_features(sd, bad=bad)                              # doctest: +SKIP
+
+See ``docs/hdsemg.md``.
+"""
+
+from .bad import BAD_COLUMNS, bad_names, detect_bad, interpolation_weights, propagate_bad, robust_z
+from ..grids import (
+    GRID_MODELS,
+    LAYOUT_COLUMNS,
+    Geometry,
+    GridModel,
+    geometry,
+    grid_model,
+    grids,
+    is_grid_recording,
+    layout_from_electrodes,
+    layout_of,
+    model_layout,
+    model_positions,
+    set_layout,
+)
+from .maps import (
+    FEATURE_COLUMNS,
+    MAP_FEATURES,
+    GridMaps,
+    centroid_array,
+    cv_array,
+    entropy_array,
+    map_features,
+    map_series,
+    rms_map,
+    rms_maps,
+    to_lattice,
+    trend_array,
+    window_rms,
+)
+from .montage import MONTAGES, differential_weights, double_differential, monopolar, single_differential
+from .synth import BAD_KINDS, GridTruth, SyntheticGrid, simulate_grid
+
+__all__ = [
+    # layout
+    "GRID_MODELS", "LAYOUT_COLUMNS", "Geometry", "GridModel", "geometry", "grid_model", "grids",
+    "is_grid_recording", "layout_from_electrodes", "layout_of", "model_layout", "model_positions", "set_layout",
+    # montages
+    "MONTAGES", "monopolar", "single_differential", "double_differential", "differential_weights",
+    # bad electrodes
+    "BAD_COLUMNS", "detect_bad", "bad_names", "propagate_bad", "interpolation_weights", "robust_z",
+    # maps and features
+    "FEATURE_COLUMNS", "MAP_FEATURES", "GridMaps", "window_rms", "to_lattice", "centroid_array", "entropy_array",
+    "cv_array", "trend_array", "rms_maps", "rms_map", "map_series", "map_features",
+    # synthetic grids with known truth
+    "simulate_grid", "SyntheticGrid", "GridTruth", "BAD_KINDS",
+]
