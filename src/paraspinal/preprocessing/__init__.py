@@ -22,12 +22,11 @@ from .filters import (
     zero_phase_response,
 )
 from .normalise import normalise, normalise_array, reference_values, reference_values_array
+from .mains import MAINS_DEFAULTS, detect_powerline_array, line_ratios_array
 from .powerline import (
     detect_powerline,
-    detect_powerline_array,
     harmonics,
     interpolate_spectrum_array,
-    line_ratios_array,
     notch_array,
     remove_powerline,
 )
@@ -38,7 +37,7 @@ __all__ = [
     "bandpass", "highpass", "lowpass", "bandpass_array", "highpass_array", "lowpass_array", "butter_sos",
     "design_cutoffs", "dual_pass_factor", "zero_phase_response", "default_padlen",
     "remove_powerline", "detect_powerline", "detect_powerline_array", "notch_array", "interpolate_spectrum_array",
-    "harmonics", "line_ratios_array",
+    "harmonics", "line_ratios_array", "MAINS_DEFAULTS",
     "remove_ecg", "remove_ecg_array", "detect_rpeaks", "detect_rpeaks_array", "ecg_index", "ecg_index_array",
     "envelope", "moving_rms_array", "linear_envelope_array", "tkeo_array", "arv_array",
     "normalise", "normalise_array", "reference_values", "reference_values_array",
