@@ -6,7 +6,17 @@ modified) with a provenance record appended to ``meta["processing"]``; plain-arr
 ``docs/preprocessing.md``.
 """
 
-from .ecg import detect_rpeaks, detect_rpeaks_array, ecg_index, ecg_index_array, remove_ecg, remove_ecg_array
+from .ecg import (
+    detect_rpeaks,
+    detect_rpeaks_array,
+    ecg_index,
+    ecg_index_array,
+    ecg_presence_array,
+    remove_ecg,
+    remove_ecg_array,
+)
+from .rpeaks import RPEAK_DEFAULTS
+from .artefact import ARTEFACT_COLUMNS, ARTEFACT_DEFAULTS, ARTEFACT_SUMMARY_COLUMNS, residual_artefact
 from .envelope import arv_array, envelope, linear_envelope_array, moving_rms_array, tkeo_array
 from .filters import (
     bandpass,
@@ -39,7 +49,9 @@ __all__ = [
     "remove_powerline", "detect_powerline", "detect_powerline_array", "notch_array", "interpolate_spectrum_array",
     "harmonics", "line_ratios_array", "MAINS_DEFAULTS",
     "remove_ecg", "remove_ecg_array", "detect_rpeaks", "detect_rpeaks_array", "ecg_index", "ecg_index_array",
+    "ecg_presence_array", "RPEAK_DEFAULTS",
     "envelope", "moving_rms_array", "linear_envelope_array", "tkeo_array", "arv_array",
     "normalise", "normalise_array", "reference_values", "reference_values_array",
     "qc", "qc_array", "QC_DEFAULTS", "QC_COLUMNS", "glance", "GLANCE_DEFAULTS",
+    "residual_artefact", "ARTEFACT_DEFAULTS", "ARTEFACT_COLUMNS", "ARTEFACT_SUMMARY_COLUMNS",
 ]
