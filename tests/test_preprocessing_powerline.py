@@ -226,3 +226,69 @@ def test_interpolation_keeps_silent_phases_silent(seed):
     old = err(hum, [{"name": "bandpass"}, {**interp, "excess": 0}])
     assert ((new / ref) > 0.88).all() and ((new / ref) < 1.05).all(), (new / ref).to_dict()
     assert ((old / ref) < new / ref).all()
+
+
+# ---------------------------------------------------------------------------- weak lines under dynamic EMG
+def _gen():
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+    import _independent_generator
+
+    return _independent_generator
+
+
+@pytest.mark.parametrize("hum,mains,group,seed", [(0.5, 50.0, "control", 31), (1.0, 60.0, "control", 32),
+                                                  (5.0, 50.0, "control", 33), (2.0, 60.0, "patient", 34),
+                                                  (5.0, 50.0, "patient", 35)])
+def test_weak_drifting_line_under_dynamic_emg_is_found(hum, mains, group, seed):
+    """0.5-5 uV of mains (drifting +-0.2 Hz, odd harmonics) under up to 50 uV of movement
+    EMG, from the validation generator: found from the quiet windows, with its amplitude."""
+    s = _gen().make_subject(seed, group, qrs_uv=40.0, hum_uv=hum, mains=mains, drift_hz=0.2)
+    x = s.raw.emg()
+    res = detect_powerline_array(x, s.raw.sfreq)
+    assert res["frequency"] == mains, res["scores"]
+    assert res["detected"][0]  # the channel with the full amplitude
+    est = res["line_uv"][mains][mains][0]
+    assert est == pytest.approx(hum, rel=0.35)
+    # the same line is a tiny share of the whole recording's power (what the old detector saw)
+    assert hum ** 2 / 2 < 0.05 * np.mean(x[0] ** 2)
+
+
+def test_no_line_found_on_hum_free_recordings_with_ecg_and_wander():
+    g = _gen()
+    for seed, group, qrs in ((41, "control", 100.0), (42, "patient", 60.0), (43, "control", 0.0),
+                             (44, "patient", 0.0)):
+        s = g.make_subject(seed, group, qrs_uv=qrs, hum_uv=0.0)
+        res = detect_powerline_array(s.raw.emg(), s.raw.sfreq)
+        assert res["frequency"] is None, (seed, res["scores"])
+        out = remove_powerline(s.raw)
+        r = out.meta["processing"][-1]["result"]
+        assert r["frequency"] is None and not any(r["detected"].values()) and "nothing removed" in r["note"]
+        np.testing.assert_array_equal(out.emg(), s.raw.emg())
+
+
+def test_stop_bands_keep_full_flexion_silent():
+    """The default stop bands at the harmonics found leave the silent full flexion as it was
+    without hum (within 3 % RMS), where spectrum interpolation refills it (Mewett et al.'s
+    rule, ``excess=0``) with average EMG."""
+    g = _gen()
+    s = g.make_subject(45, "control", qrs_uv=0.0, hum_uv=4.0, mains=50.0)
+    from paraspinal.preprocessing import bandpass
+
+    fs = s.raw.sfreq
+    t = np.arange(s.raw.n_samples) / fs
+    ff = np.zeros(len(t), bool)
+    for _, r in s.phases[s.phases.phase == "full_flexion"].iterrows():
+        ff |= (t >= r.onset + 0.5) & (t < r.onset + r.duration - 0.5)
+    ref = np.sqrt(np.mean(bandpass(s.clean).emg()[:, ff] ** 2, axis=1))
+    bp = bandpass(s.raw)
+
+    def ff_rms(**kw):
+        return np.sqrt(np.mean(remove_powerline(bp, 50.0, **kw).emg()[:, ff] ** 2, axis=1)) / ref
+
+    stop = ff_rms()
+    interp0 = ff_rms(method="interpolation", excess=0)
+    assert np.all(np.abs(stop - 1) < 0.03), stop
+    assert np.all(interp0 > stop)

@@ -284,7 +284,8 @@ def _summary(table: pd.DataFrame, names: Sequence[str], o: dict[str, Any]) -> pd
     rows = []
     for ch in names:
         t = pooled[pooled["channel"] == ch].pivot_table(index="phase", columns="metric", values="value",
-                                                        aggfunc="first") if len(pooled) else pd.DataFrame()
+                                                        aggfunc="first", dropna=False) if len(pooled) else pd.DataFrame()
+        t = t.reindex(columns=list(_UNITS))  # a metric that is NaN everywhere (ECG not measured) stays
         if not len(t):
             rows.append({"channel": ch, "reference_phase": None, "flag_fraction": o["flag_fraction"], "flag": False,
                          "quality": "unknown", "reason": "no static phase (of at least 0.5 s after trimming)"})

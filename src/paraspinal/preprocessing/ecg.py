@@ -725,7 +725,8 @@ def remove_ecg(rec: Recording, method: str = "template", *, rpeaks: np.ndarray |
     Recording
         New Recording; the ``"ecg"`` provenance record holds ``ecg_present`` and
         ``reason`` (e.g. "no ECG found: ..."), the R-peaks (``rpeaks``, with ``inferred``
-        for the beats placed from the rhythm), heart rate and rhythm statistics, per channel
+        for the beats placed from the rhythm and ``unlike`` for beats unlike the template,
+        e.g. ectopic), heart rate and rhythm statistics, per channel
         ``ecg_channels`` (True where the channel carries ECG and was cleaned),
         ``template_snr`` and ``template_share``, the gated (misfit) beats, and
         ``ecg_index_before_db`` / ``ecg_index_after_db``.
@@ -793,9 +794,10 @@ def ecg_step_rows(rec: Recording, data: np.ndarray, rows: Sequence[int], names: 
         res["template_share"] = dict(zip(names, ana["template_share"]))
         clean = [i for i in rows if i in set(ana["ecg_rows"])]
         res["inferred"] = [int(r) for r, e in zip(rpeaks, ana["evidence"]) if not e]
+        res["unlike"] = [int(r) for r, u in zip(rpeaks, ana["unlike"]) if u]
         if not ana["ecg_present"]:  # beat-like events that are not a heart's are not R-peaks
             res["n_events"] = int(len(rpeaks))
-            rpeaks, res["inferred"] = np.empty(0, np.int64), []
+            rpeaks, res["inferred"], res["unlike"] = np.empty(0, np.int64), [], []
     else:
         rpeaks = np.asarray(rpeaks, dtype=np.int64)
         res.update({"rpeak_source": "given", "ecg_present": True, "reason": "R-peaks given"})

@@ -98,14 +98,14 @@ def band_decimated(x: np.ndarray, rows: Sequence[int], fs: float, band: tuple[fl
 
     Block means of ``q = floor(fs / target_fs)`` samples are a boxcar anti-alias filter
     whose nulls sit on the multiples of the new rate; the detection band lies far below
-    the new Nyquist. Returns the float32 rows and ``q``.
+    the new Nyquist. Returns the rows and ``q``.
     """
     q = max(int(fs // target_fs), 1)
     fs_d = fs / q
     sos = butter_sos(fs_d, band[0], min(band[1], 0.45 * fs_d), order=2)
     n_d = x.shape[-1] // q
     pad = min(int(math.ceil(3 * fs_d / band[0])), n_d - 1)
-    out = np.empty((len(rows), n_d), dtype=np.float32)
+    out = np.empty((len(rows), n_d))
     rows = list(rows)
 
     def one(j: int) -> None:
@@ -121,13 +121,17 @@ def band_decimated(x: np.ndarray, rows: Sequence[int], fs: float, band: tuple[fl
     return out, q
 
 
-def local_variance(y: np.ndarray, block: int) -> np.ndarray:
-    """Robust local noise variance per sample: block medians of ``y**2`` / 0.455, smoothed
-    by a running median over three blocks and held within each block."""
+def local_variance(y: np.ndarray, block: int, sub: int = 10) -> np.ndarray:
+    """Robust local noise variance per sample (up to a constant factor, which cancels in the
+    matched filter): the median, within each block, of the mean of ``y**2`` over ``sub``
+    sub-blocks (a QRS fills one or two of them), smoothed by a running median over three
+    blocks and held within each block."""
     n = y.shape[-1]
+    sub = max(min(int(sub), block), 1)
+    block = max(block // sub, 1) * sub
     nb = max(n // block, 1)
-    head = y[:, :nb * block].astype(np.float64).reshape(y.shape[0], nb, block)
-    v = np.median(head * head, axis=2) / 0.4549
+    head = y[:, :nb * block].reshape(y.shape[0], nb, sub, block // sub)
+    v = np.median(np.einsum("rbsk,rbsk->rbs", head, head), axis=2) / (block // sub)
     if nb >= 3:
         v = ndimage.median_filter(v, size=(1, 3), mode="nearest")
     floor = np.maximum(np.median(v, axis=1, keepdims=True) * 1e-6, 1e-300)
@@ -146,7 +150,7 @@ def _windows(y: np.ndarray, pos: np.ndarray, half: int) -> np.ndarray:
 
 def _templates(y: np.ndarray, s: np.ndarray, pos: np.ndarray, half: int) -> tuple[np.ndarray, np.ndarray]:
     """Inverse-variance weighted beat-locked mean per row, and the sum of weights (rows x beats)."""
-    W = _windows(y, pos, half).astype(np.float64)
+    W = _windows(y, pos, half)
     w = 1.0 / s[:, pos]
     T = np.einsum("rb,rbm->rm", w, W) / w.sum(axis=1, keepdims=True)
     return T, w.sum(axis=1)
@@ -160,7 +164,7 @@ def _align(y: np.ndarray, s: np.ndarray, pos: np.ndarray, half: int, shift: int,
         return pos
     for _ in range(n_iter):
         T, _ = _templates(y, s, pos, half)
-        W = _windows(y, pos, half + shift).astype(np.float64) / np.sqrt(s[:, pos])[:, :, None]
+        W = _windows(y, pos, half + shift) / np.sqrt(s[:, pos])[:, :, None]
         Tw = T / np.sqrt(np.median(s, axis=1))[:, None]
         cc = np.stack([np.einsum("rm,rbm->b", Tw, W[:, :, k:k + 2 * half + 1]) for k in range(2 * shift + 1)], axis=1)
         pos = pos + np.argmax(cc, axis=1) - shift
@@ -170,24 +174,20 @@ def _align(y: np.ndarray, s: np.ndarray, pos: np.ndarray, half: int, shift: int,
 def _matched(y: np.ndarray, s: np.ndarray, T: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Whitened multichannel matched filter ``z`` and its expected value for a template-sized
     beat ``z_exp``, both divided by the robust standard deviation of ``z``."""
-    num = np.zeros(y.shape[-1])
-    den = np.zeros(y.shape[-1])
-    for c in range(y.shape[0]):
-        e = float(np.dot(T[c], T[c]))
-        if e <= 0:
-            continue
-        num += signal.oaconvolve(y[c].astype(np.float64), T[c][::-1], mode="same") / s[c]
-        den += e / s[c]
-    den = np.sqrt(np.maximum(den, 1e-300))
+    corr = signal.oaconvolve(y, T[:, ::-1], mode="same", axes=1)  # all rows in one pass
+    e = np.einsum("rm,rm->r", T, T)
+    num = np.einsum("rn,rn->n", corr, 1.0 / s)
+    den = np.sqrt(np.maximum(np.einsum("r,rn->n", e, 1.0 / s), 1e-300))
     z = num / den
-    s0 = 1.4826 * np.median(np.abs(z - np.median(z))) + 1e-300
+    zs = z[::4]  # robust spread from every 4th sample (the output is smooth at this scale)
+    s0 = 1.4826 * np.median(np.abs(zs - np.median(zs))) + 1e-300
     return z / s0, den / s0
 
 
 def whitened_energy(y: np.ndarray, s: np.ndarray, fs_d: float) -> np.ndarray:
     """Channel-summed locally whitened energy ``sum_c y_c**2 / s_c``, integrated over 80 ms,
     standardised by its median and robust spread (large values: a QRS-like burst)."""
-    e = np.einsum("rn,rn->n", y.astype(np.float64), y.astype(np.float64) / s)
+    e = np.einsum("rn,rn->n", y, y / s)
     k = max(int(round(0.08 * fs_d)), 1)
     e = np.convolve(e, np.ones(k) / k, mode="same")
     med = float(np.median(e))
@@ -212,26 +212,26 @@ def _bootstrap(y: np.ndarray, s: np.ndarray, e: np.ndarray, fs_d: float, half: i
 
 
 def _select(z: np.ndarray, zexp: np.ndarray, ze: np.ndarray, fs_d: float,
-            p: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
+            p: dict[str, Any]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Beats from the matched-filter output ``z``: strong peaks, then in long RR gaps an
     unlike beat (a premature ectopic beat: a strong peak of the whitened energy ``ze``), or
     at each expected position a weak template-like peak, else a beat inferred from the
-    rhythm (at the largest ``z`` near the expected position). Returns positions and an
-    evidence mask (False: inferred)."""
+    rhythm (at the largest ``z`` near the expected position). Returns positions, an
+    evidence mask (False: inferred) and an "unlike the template" mask."""
     dist = max(int(round(p["refractory_ms"] * fs_d / 1000.0)), 1)
     cand, _ = signal.find_peaks(z, distance=dist)
     if not len(cand):
-        return cand.astype(np.int64), np.zeros(0, bool)
+        return cand.astype(np.int64), np.zeros(0, bool), np.zeros(0, bool)
     amp = z[cand] / np.maximum(zexp[cand], 1e-300)
     ok = amp >= p["min_amplitude"]
     beats = cand[ok & (z[cand] >= p["z_strong"])]
     if len(beats) < 3:
-        return beats.astype(np.int64), np.ones(len(beats), bool)
+        return beats.astype(np.int64), np.ones(len(beats), bool), np.zeros(len(beats), bool)
     weak = cand[ok & (z[cand] >= p["z_weak"])]
     rr = np.diff(beats).astype(np.float64)
     rr_med = float(np.median(rr))
     loc = ndimage.median_filter(rr, size=min(9, len(rr) | 1), mode="nearest")
-    found, inferred = [], []
+    found, unlike, inferred = [], [], []
     n = len(z)
     for g in np.flatnonzero(rr > 1.5 * loc):  # a loop over (rare) gaps, not samples
         a, b, r_loc = int(beats[g]), int(beats[g + 1]), float(loc[g])
@@ -242,7 +242,7 @@ def _select(z: np.ndarray, zexp: np.ndarray, ze: np.ndarray, fs_d: float,
         if hi > lo and m == 1:  # one beat missing: a premature (ectopic) beat unlike the template?
             k = lo + int(np.argmax(ze[lo:hi]))
             if ze[k] >= p["z_strong"] and not np.any((weak > k - 0.12 * r_loc) & (weak < k + 0.12 * r_loc)):
-                found.append(k)
+                unlike.append(k)
                 continue
         step = (b - a) / (m + 1)
         regular = abs(step / r_loc - 1.0) <= p["rr_tolerance"]
@@ -254,12 +254,15 @@ def _select(z: np.ndarray, zexp: np.ndarray, ze: np.ndarray, fs_d: float,
             elif regular:
                 w0, w1 = max(int(e - 0.05 * r_loc), 0), min(int(e + 0.05 * r_loc) + 1, n)
                 inferred.append(w0 + int(np.argmax(z[w0:w1])) if w1 > w0 else int(round(e)))
-    allb = np.concatenate([beats, np.asarray(found, np.int64), np.asarray(inferred, np.int64)])
-    evid = np.concatenate([np.ones(len(beats) + len(found), bool), np.zeros(len(inferred), bool)])
+    allb = np.concatenate([beats, np.asarray(found, np.int64), np.asarray(unlike, np.int64),
+                           np.asarray(inferred, np.int64)])
+    evid = np.concatenate([np.ones(len(beats) + len(found) + len(unlike), bool), np.zeros(len(inferred), bool)])
+    odd = np.concatenate([np.zeros(len(beats) + len(found), bool), np.ones(len(unlike), bool),
+                          np.zeros(len(inferred), bool)])
     order = np.argsort(allb, kind="stable")
-    allb, evid = allb[order], evid[order]
+    allb, evid, odd = allb[order], evid[order], odd[order]
     keep = np.concatenate([[True], np.diff(allb) >= min(dist, int(0.5 * rr_med))])
-    return allb[keep].astype(np.int64), evid[keep]
+    return allb[keep].astype(np.int64), evid[keep], odd[keep]
 
 
 def _uniqueness(z: np.ndarray, beats: np.ndarray, strong: np.ndarray) -> float:
@@ -288,7 +291,7 @@ def _share(y: np.ndarray, s: np.ndarray, pos: np.ndarray, half: int) -> tuple[np
     ``mean(T**2) * sum_k 1 / s(r_k)`` (1 for noise)."""
     if len(pos) < 3:
         return np.full(y.shape[0], np.nan), np.full(y.shape[0], np.nan)
-    W = _windows(y, pos, half).astype(np.float64)
+    W = _windows(y, pos, half)
     W = W - W.mean(axis=2, keepdims=True)
     w = 1.0 / s[:, pos]
     tot_w = w.sum(axis=1)
@@ -327,7 +330,8 @@ def rpeak_analysis(data: np.ndarray, sfreq: float, *, rows: Sequence[int] | None
     -------
     dict
         ``rpeaks`` (full-rate sample indices), ``evidence`` (bool per beat: False for beats
-        inferred from the rhythm), ``ecg_present``, ``reason``, ``heart_rate_bpm``,
+        inferred from the rhythm), ``unlike`` (bool per beat: an ectopic beat found by its
+        energy, not by the template), ``ecg_present``, ``reason``, ``heart_rate_bpm``,
         ``regular_share``, ``uniqueness``, ``template_share`` and ``template_snr`` (per
         ``check_rows`` row), ``ecg_rows`` (rows of ``check_rows`` that carry an ECG).
     """
@@ -336,7 +340,8 @@ def rpeak_analysis(data: np.ndarray, sfreq: float, *, rows: Sequence[int] | None
     fs = check_sfreq(sfreq)
     rows = list(range(x.shape[0])) if rows is None else list(rows)
     check = rows if check_rows is None else list(check_rows)
-    empty = {"rpeaks": np.empty(0, np.int64), "evidence": np.zeros(0, bool), "ecg_present": False,
+    empty = {"rpeaks": np.empty(0, np.int64), "evidence": np.zeros(0, bool), "unlike": np.zeros(0, bool),
+             "ecg_present": False,
              "heart_rate_bpm": None, "regular_share": None, "uniqueness": None,
              "template_share": [float("nan")] * len(check), "template_snr": [float("nan")] * len(check),
              "ecg_rows": []}
@@ -358,7 +363,7 @@ def rpeak_analysis(data: np.ndarray, sfreq: float, *, rows: Sequence[int] | None
             break
         T, _ = _templates(y, s, use, half)
         z, zexp = _matched(y, s, T)
-        beats, evid = _select(z, zexp, ze, fs_d, p)
+        beats, evid, odd = _select(z, zexp, ze, fs_d, p)
     if z is None or len(beats) < 3:
         return {**empty, "reason": "fewer than 3 beat-like events: no ECG"}
     use = beats[evid]
@@ -378,8 +383,21 @@ def rpeak_analysis(data: np.ndarray, sfreq: float, *, rows: Sequence[int] | None
     stats["template_share"] = share.tolist()
     stats["template_snr"] = snr.tolist()
     stats["ecg_rows"] = [check[j] for j in range(len(check)) if stats["ecg_present"] and snr[j] >= p["channel_snr"]]
-    r_full = np.clip((beats + offset) * q + (q - 1) // 2, 0, x.shape[-1] - 1).astype(np.int64)
-    return {**stats, "rpeaks": r_full, "evidence": evid}
+    # a beat the template does not resemble where the ECG is clear (an ectopic beat of another
+    # shape) is "unlike" as well: its R wave is not where the template's is
+    # (where a normal beat would stand out clearly, it matches the template at less than
+    # 60 % of the template's amplitude; normal beats there match at 80-100 %)
+    amp = z[beats] / np.maximum(zexp[beats], 1e-300)
+    odd |= evid & (zexp[beats] >= 2 * p["z_strong"]) & (amp < 0.6)
+    # unlike beats: the R wave is the peak of the instantaneous whitened energy (within 40 ms)
+    pos = beats + offset
+    w40 = max(int(round(0.04 * fs_d)), 1)
+    for j in np.flatnonzero(odd):  # a loop over the few ectopic beats
+        a0, a1 = max(beats[j] - w40, 0), min(beats[j] + w40 + 1, y.shape[-1])
+        pos[j] = a0 + int(np.argmax(np.einsum("rn,rn->n", y[:, a0:a1], y[:, a0:a1] / s[:, a0:a1])))
+    r_full = np.clip(pos * q + (q - 1) // 2, 0, x.shape[-1] - 1).astype(np.int64)
+    order = np.argsort(r_full, kind="stable")
+    return {**stats, "rpeaks": r_full[order], "evidence": evid[order], "unlike": odd[order]}
 
 
 def _decide(z: np.ndarray, beats: np.ndarray, evid: np.ndarray, strong: np.ndarray, share: np.ndarray,
