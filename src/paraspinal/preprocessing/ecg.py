@@ -1,22 +1,14 @@
 """ECG contamination of trunk EMG: R-peak detection, removal and a residual-ECG index.
 
-R-peak detection (:func:`detect_rpeaks_array`)
-    A Pan & Tompkins (1985)-style detector, written for multichannel trunk EMG:
-    (1) zero-phase band-pass ``band`` (default 10-40 Hz: the QRS has most of its energy
-    there while paraspinal EMG peaks at 50-100 Hz, and it still works after the 20 Hz
-    high-pass of the default chain), (2) central-difference derivative, (3) squaring,
-    (4) each channel divided by its median (robust per-channel scaling, so a channel
-    with strong ECG counts as much as its contrast, not its amplitude) and the channels
-    averaged, (5) moving-window integration over ``integration_ms`` (150 ms, centred),
-    (6) candidate peaks at least ``refractory_ms`` apart (250 ms), accepted when above an
-    adaptive threshold ``N + fraction * (S - N)`` where, in blocks of ``block_s`` seconds,
-    ``S`` is the mean of the largest candidates (as many as beats at 40 bpm) and ``N`` the
-    block median of the integrated signal, both smoothed by a running median over five
-    blocks (Pan & Tompkins' SPKI/NPKI with ``fraction = 0.25``-``0.3``), (7) a search-back
-    for RR gaps longer than 1.66 x the running median RR with half the threshold (as in
-    Pan & Tompkins), and (8) each beat's fiducial moved to the maximum of the short-time
-    QRS energy near the integrated peak. When the recording has an ECG lead (type
-    ``ecg``), it is used instead of the EMG channels.
+R-peak detection and the ECG decision (:func:`detect_rpeaks_array`, :func:`ecg_presence_array`)
+    In :mod:`paraspinal.preprocessing.rpeaks`: a locally whitened multichannel matched
+    filter learnt from the quiet beats, the beats selected with the heart's rhythm (long RR
+    gaps searched at their expected positions), and the decision whether the beats are a
+    heart's (35-200 bpm, a regular rhythm, one template match per cycle, a beat-locked
+    template explaining half the QRS-window variance on some channel) and which channels
+    carry it. When the recording has an ECG lead (type ``ecg``), the beats come from it.
+    The ECG step changes only the channels that carry an ECG, and nothing when there is
+    none (its provenance says why).
 
 Removal (:func:`remove_ecg_array`)
     ``"template"`` (default): template subtraction after a 20 Hz high-pass (METHODS.md
@@ -30,8 +22,13 @@ Removal (:func:`remove_ecg_array`)
     beat's fiducial, and a single template makes the search one vectorised pass over all
     beats and lags), the running template is computed from the aligned beats and fitted
     by least squares ``a * template + b``;
-    ``a * template`` is subtracted (``b`` too if ``subtract_offset``), only between the
-    midpoints of the neighbouring RR intervals so successive beats never overlap.
+    ``a * template`` (tapered over 10 ms at both ends) is subtracted (``b`` too if
+    ``subtract_offset``), only between the midpoints of the neighbouring RR intervals so
+    successive beats never overlap. The window is -100 to +150 ms: after the 20 Hz
+    high-pass only the QRS is left, and a longer window would only subtract the template's
+    EMG. A beat whose window still holds more than ``misfit_ratio`` (4) times the power of
+    the EMG around it after subtraction (an ectopic beat of another shape, in a quiet
+    phase) is gated (replaced by a straight line over its window).
     ``"hp30"``: 4th-order Butterworth 30 Hz high-pass (Drake & Callaghan 2006).
     ``"gating"``: samples within ``gate_ms`` of each R-peak (about a QRS duration) are
     replaced by linear interpolation between the gate edges.
@@ -58,6 +55,8 @@ Petersen E, Sauer J, Grasshoff J, Rostalski P (2020). Removing cardiac artifacts
 single-channel respiratory electromyograms. IEEE Access 8:30905-30917.
 Hof AL (2009). A simple method to remove ECG artifacts from trunk muscle EMG signals. J
 Electromyogr Kinesiol 19(6):e554-e555.
+Crit Care 2023, respiratory surface EMG round table, Table 2 (doi:10.1186/s13054-023-04779-x)
+(gating: gate length about a QRS, filled by interpolation).
 """
 
 from __future__ import annotations
@@ -420,38 +419,11 @@ def _template_rows(x: np.ndarray, rows: Sequence[int], fs: float, rpeaks: np.nda
     rows = list(rows)
     lags_used = [0.0] * len(rows)
     gated: list[list[int]] = [[] for _ in rows]
-    # the subtracted template is tapered over 10 ms at both ends (no step at the window edges)
-    nt = max(min(int(round(0.01 * fs)), L // 4), 1)
-    taper = np.ones(L)
-    taper[:nt] = np.sin(0.5 * np.pi * (np.arange(nt) + 0.5) / nt) ** 2
-    taper[L - nt:] = taper[:nt][::-1]
+    taper = _taper(L, max(min(int(round(0.01 * fs)), L // 4), 1))  # no step at the window edges
 
     def one(j: int) -> None:
         xi = x[rows[j]]
-        # --- alignment on the row's weighted mean QRS (all beats and lags at once)
-        if m > 0:
-            sv = np.lib.stride_tricks.sliding_window_view(xi, Lq + 2 * m)
-            Wq = np.ascontiguousarray(sv[r - a_half - m].T)  # (Lq + 2m) x beats: contiguous lag blocks
-            wq = 1.0 / np.maximum(np.einsum("ij,ij->j", Wq, Wq), 1e-300) if weighted else np.ones(b)
-            G = np.einsum("jb,b->j", Wq[m:m + Lq], wq) / wq.sum()
-            G -= G.mean()
-            c1 = np.zeros((Lq + 2 * m + 1, b))
-            _cumsum_rows(Wq, c1[1:])
-            c2 = np.zeros_like(c1)
-            _cumsum_rows(Wq * Wq, c2[1:])
-            best = np.full(b, -np.inf)
-            lag = np.zeros(b, dtype=np.int64)
-            for k in range(2 * m + 1):  # loop over lags; vectorised over beats
-                num = np.einsum("j,jb->b", G, Wq[k:k + Lq])  # einsum: OpenBLAS gemv is slower here
-                s1 = c1[k + Lq] - c1[k]
-                s2 = c2[k + Lq] - c2[k]
-                cc = num / np.sqrt(np.maximum(s2 - s1 * s1 / Lq, 1e-300))
-                better = cc > best
-                best[better] = cc[better]
-                lag[better] = k - m
-            del Wq, c1, c2
-        else:
-            lag = np.zeros(b, dtype=np.int64)
+        lag = _lags(xi, r, a_half, m, weighted)
         ra = r + lag
         sw = np.lib.stride_tricks.sliding_window_view(xi, L)
         chunks = [(k0, min(k0 + chunk_beats, b)) for k0 in range(0, b, chunk_beats)]
@@ -519,6 +491,45 @@ def _template_rows(x: np.ndarray, rows: Sequence[int], fs: float, rpeaks: np.nda
     run_rows(one, range(len(rows)), workers, n)
     return {"n_beats_used": int(b), "mean_abs_lag_samples": lags_used,
             "n_gated": [len(g) for g in gated], "gated_samples": gated}
+
+
+def _taper(L: int, nt: int) -> np.ndarray:
+    """Window of ``L`` ones with ``sin**2`` ramps of ``nt`` samples at both ends."""
+    taper = np.ones(L)
+    taper[:nt] = np.sin(0.5 * np.pi * (np.arange(nt) + 0.5) / nt) ** 2
+    taper[L - nt:] = taper[:nt][::-1]
+    return taper
+
+
+def _lags(xi: np.ndarray, r: np.ndarray, a_half: int, m: int, weighted: bool) -> np.ndarray:
+    """Lag (within +-m samples) of each beat maximising its normalised cross-correlation over
+    the QRS (+-a_half) with the row's weighted mean QRS (all beats and lags at once)."""
+    b = len(r)
+    Lq = 2 * a_half + 1
+    if m > 0:
+        sv = np.lib.stride_tricks.sliding_window_view(xi, Lq + 2 * m)
+        Wq = np.ascontiguousarray(sv[r - a_half - m].T)  # (Lq + 2m) x beats: contiguous lag blocks
+        wq = 1.0 / np.maximum(np.einsum("ij,ij->j", Wq, Wq), 1e-300) if weighted else np.ones(b)
+        G = np.einsum("jb,b->j", Wq[m:m + Lq], wq) / wq.sum()
+        G -= G.mean()
+        c1 = np.zeros((Lq + 2 * m + 1, b))
+        _cumsum_rows(Wq, c1[1:])
+        c2 = np.zeros_like(c1)
+        _cumsum_rows(Wq * Wq, c2[1:])
+        best = np.full(b, -np.inf)
+        lag = np.zeros(b, dtype=np.int64)
+        for k in range(2 * m + 1):  # loop over lags; vectorised over beats
+            num = np.einsum("j,jb->b", G, Wq[k:k + Lq])  # einsum: OpenBLAS gemv is slower here
+            s1 = c1[k + Lq] - c1[k]
+            s2 = c2[k + Lq] - c2[k]
+            cc = num / np.sqrt(np.maximum(s2 - s1 * s1 / Lq, 1e-300))
+            better = cc > best
+            best[better] = cc[better]
+            lag[better] = k - m
+        del Wq, c1, c2
+    else:
+        lag = np.zeros(b, dtype=np.int64)
+    return lag
 
 
 def _gate_misfits(xi: np.ndarray, ra: np.ndarray, pre: int, post: int, ref: int, ratio: float) -> list[int]:

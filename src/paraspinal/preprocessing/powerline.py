@@ -335,6 +335,37 @@ def _interpolate_lines(X: np.ndarray, plans: list, excess: float = POWERLINE_DEF
     return removed
 
 
+def _layout(n: int, fs: float, segment_s: float, P: int) -> tuple[int, int, int, int, int]:
+    """Segment grid of ``spectral_rows``: segment length, margin, kept length, hop, number.
+
+    A record that fits in one segment is transformed whole (circularly, after removing the
+    end-joining line); otherwise segments of about ``segment_s`` with margins ``P`` on both
+    sides, consecutive kept parts overlapping by ``P``.
+    """
+    n_seg = sfft.next_fast_len(max(int(round(segment_s * fs)), 8 * (3 * P)), real=True)
+    if n <= n_seg - 2 * P:
+        return n, 0, n, n, 1
+    V = n_seg - 2 * P
+    hop = V - P
+    return n_seg, P, V, hop, 1 + int(math.ceil(max(n - V, 0) / hop))
+
+
+def _stop_gains(freqs: np.ndarray, rows: Sequence[int], stopbands: Mapping[int, Sequence[float]], f0: float,
+                stop_width: float, max_drift: float, transition: float) -> dict[int, Any]:
+    """Per row: (bins touched, their gain) of its stop bands, shared by rows with the same harmonics."""
+    cache: dict[tuple, tuple[np.ndarray, np.ndarray] | None] = {}
+    out = {}
+    for i in rows:
+        key = tuple(sorted(float(h) for h in stopbands.get(i, ())))
+        if key not in cache:
+            g = stopband_gain(freqs, key, f0, stop_width=stop_width, max_drift=max_drift,
+                              transition=transition) if key else np.ones(len(freqs))
+            idx = np.flatnonzero(g < 1.0)
+            cache[key] = (idx, g[idx]) if len(idx) else None
+        out[i] = cache[key]
+    return out
+
+
 def _stop(X: np.ndarray, idx: np.ndarray, g: np.ndarray) -> np.ndarray:
     """Multiply the bins ``idx`` of the rows of ``X`` by ``g`` in place; returns the removed energy per row."""
     c = X[:, idx]
@@ -547,29 +578,12 @@ def spectral_rows(data: np.ndarray, rows: Sequence[int], sfreq: float, *,
     if stop:  # the stop bands' impulse response lasts about 1 / transition: 2 of those
         P = max(P, int(math.ceil(2.0 * fs / transition)))
     O = P  # cross-fade length
-    n_seg = sfft.next_fast_len(max(int(round(segment_s * fs)), 8 * (3 * P)), real=True)
-    if n <= n_seg - 2 * P:  # one segment: the whole record, circular, after removing the end-joining line
-        n_seg = n
-        P_, V, hop, K = 0, n, n, 1
-    else:
-        P_ = P
-        V = n_seg - 2 * P
-        hop = V - O
-        K = 1 + int(math.ceil(max(n - V, 0) / hop))
+    n_seg, P_, V, hop, K = _layout(n, fs, segment_s, P)
     freqs = sfft.rfftfreq(n_seg, 1.0 / fs)
     gain = zero_phase_response(freqs, fs, low, high, order) if filt else None
     plans = _line_plans(n_seg, fs, hs, width, neighbours) if len(hs) else []
-    stop_gain: dict[int, tuple[np.ndarray, np.ndarray] | None] = {}
-    if stop:  # per row: (bins touched, their gain), shared by rows with the same harmonics
-        cache: dict[tuple, tuple[np.ndarray, np.ndarray] | None] = {}
-        for i in rows:
-            key = tuple(sorted(float(h) for h in stopbands.get(i, ())))
-            if key not in cache:
-                g = stopband_gain(freqs, key, float(line_freq), stop_width=stop_width, max_drift=max_drift,
-                                  transition=transition) if key else np.ones(len(freqs))
-                idx = np.flatnonzero(g < 1.0)
-                cache[key] = (idx, g[idx]) if len(idx) else None
-            stop_gain[i] = cache[key]
+    stop_gain = (_stop_gains(freqs, rows, stopbands, float(line_freq), stop_width, max_drift, transition)
+                 if stop else {})
     ramp = np.sin(0.5 * np.pi * (np.arange(O) + 0.5) / O) ** 2 if K > 1 else None
     batch = max(1, (1 << 19) // n_seg)
 

@@ -98,14 +98,14 @@ def band_decimated(x: np.ndarray, rows: Sequence[int], fs: float, band: tuple[fl
 
     Block means of ``q = floor(fs / target_fs)`` samples are a boxcar anti-alias filter
     whose nulls sit on the multiples of the new rate; the detection band lies far below
-    the new Nyquist. Returns the rows and ``q``.
+    the new Nyquist. Returns the rows (float32: the detection needs no more) and ``q``.
     """
     q = max(int(fs // target_fs), 1)
     fs_d = fs / q
     sos = butter_sos(fs_d, band[0], min(band[1], 0.45 * fs_d), order=2)
     n_d = x.shape[-1] // q
     pad = min(int(math.ceil(3 * fs_d / band[0])), n_d - 1)
-    out = np.empty((len(rows), n_d))
+    out = np.empty((len(rows), n_d), dtype=np.float32)
     rows = list(rows)
 
     def one(j: int) -> None:
@@ -130,15 +130,15 @@ def local_variance(y: np.ndarray, block: int, sub: int = 10) -> np.ndarray:
     sub = max(min(int(sub), block), 1)
     block = max(block // sub, 1) * sub
     nb = max(n // block, 1)
-    head = y[:, :nb * block].reshape(y.shape[0], nb, sub, block // sub)
+    head = y[:, :nb * block].reshape(y.shape[0], nb, sub, block // sub).astype(np.float64)
     v = np.median(np.einsum("rbsk,rbsk->rbs", head, head), axis=2) / (block // sub)
     if nb >= 3:
         v = ndimage.median_filter(v, size=(1, 3), mode="nearest")
-    floor = np.maximum(np.median(v, axis=1, keepdims=True) * 1e-6, 1e-300)
-    v = np.maximum(v, floor)
-    s = np.repeat(v, block, axis=1)
-    if s.shape[1] < n:
-        s = np.concatenate([s, np.repeat(v[:, -1:], n - s.shape[1], axis=1)], axis=1)
+    floor = np.maximum(np.median(v, axis=1, keepdims=True) * 1e-6, 1e-30)
+    v = np.maximum(v, floor).astype(np.float32)
+    s = np.empty((y.shape[0], n), dtype=np.float32)
+    s[:, :nb * block] = np.repeat(v, block, axis=1)
+    s[:, nb * block:] = v[:, -1:]
     return s
 
 
@@ -150,8 +150,8 @@ def _windows(y: np.ndarray, pos: np.ndarray, half: int) -> np.ndarray:
 
 def _templates(y: np.ndarray, s: np.ndarray, pos: np.ndarray, half: int) -> tuple[np.ndarray, np.ndarray]:
     """Inverse-variance weighted beat-locked mean per row, and the sum of weights (rows x beats)."""
-    W = _windows(y, pos, half)
-    w = 1.0 / s[:, pos]
+    W = _windows(y, pos, half).astype(np.float64)
+    w = 1.0 / s[:, pos].astype(np.float64)
     T = np.einsum("rb,rbm->rm", w, W) / w.sum(axis=1, keepdims=True)
     return T, w.sum(axis=1)
 
@@ -164,7 +164,7 @@ def _align(y: np.ndarray, s: np.ndarray, pos: np.ndarray, half: int, shift: int,
         return pos
     for _ in range(n_iter):
         T, _ = _templates(y, s, pos, half)
-        W = _windows(y, pos, half + shift) / np.sqrt(s[:, pos])[:, :, None]
+        W = _windows(y, pos, half + shift).astype(np.float64) / np.sqrt(s[:, pos])[:, :, None]
         Tw = T / np.sqrt(np.median(s, axis=1))[:, None]
         cc = np.stack([np.einsum("rm,rbm->b", Tw, W[:, :, k:k + 2 * half + 1]) for k in range(2 * shift + 1)], axis=1)
         pos = pos + np.argmax(cc, axis=1) - shift
@@ -174,10 +174,15 @@ def _align(y: np.ndarray, s: np.ndarray, pos: np.ndarray, half: int, shift: int,
 def _matched(y: np.ndarray, s: np.ndarray, T: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Whitened multichannel matched filter ``z`` and its expected value for a template-sized
     beat ``z_exp``, both divided by the robust standard deviation of ``z``."""
-    corr = signal.oaconvolve(y, T[:, ::-1], mode="same", axes=1)  # all rows in one pass
-    e = np.einsum("rm,rm->r", T, T)
-    num = np.einsum("rn,rn->n", corr, 1.0 / s)
-    den = np.sqrt(np.maximum(np.einsum("r,rn->n", e, 1.0 / s), 1e-300))
+    num = np.zeros(y.shape[-1])
+    den = np.zeros(y.shape[-1])
+    for c in range(y.shape[0]):  # a row at a time: temporaries of one row only
+        e = float(np.dot(T[c], T[c]))
+        if e > 0:
+            inv = 1.0 / s[c].astype(np.float64)
+            num += np.convolve(y[c].astype(np.float64), T[c][::-1], mode="same") * inv
+            den += e * inv
+    den = np.sqrt(np.maximum(den, 1e-300))
     z = num / den
     zs = z[::4]  # robust spread from every 4th sample (the output is smooth at this scale)
     s0 = 1.4826 * np.median(np.abs(zs - np.median(zs))) + 1e-300
@@ -187,7 +192,10 @@ def _matched(y: np.ndarray, s: np.ndarray, T: np.ndarray) -> tuple[np.ndarray, n
 def whitened_energy(y: np.ndarray, s: np.ndarray, fs_d: float) -> np.ndarray:
     """Channel-summed locally whitened energy ``sum_c y_c**2 / s_c``, integrated over 80 ms,
     standardised by its median and robust spread (large values: a QRS-like burst)."""
-    e = np.einsum("rn,rn->n", y, y / s)
+    e = np.zeros(y.shape[-1])
+    for c in range(y.shape[0]):
+        yc = y[c].astype(np.float64)
+        e += yc * yc / s[c]
     k = max(int(round(0.08 * fs_d)), 1)
     e = np.convolve(e, np.ones(k) / k, mode="same")
     med = float(np.median(e))
@@ -291,9 +299,9 @@ def _share(y: np.ndarray, s: np.ndarray, pos: np.ndarray, half: int) -> tuple[np
     ``mean(T**2) * sum_k 1 / s(r_k)`` (1 for noise)."""
     if len(pos) < 3:
         return np.full(y.shape[0], np.nan), np.full(y.shape[0], np.nan)
-    W = _windows(y, pos, half)
+    W = _windows(y, pos, half).astype(np.float64)
     W = W - W.mean(axis=2, keepdims=True)
-    w = 1.0 / s[:, pos]
+    w = 1.0 / s[:, pos].astype(np.float64)
     tot_w = w.sum(axis=1)
     S = np.einsum("rb,rbm->rm", w, W)
     T = S / tot_w[:, None]
