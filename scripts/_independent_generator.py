@@ -31,7 +31,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import signal
+from scipy import signal, special
 
 CHANNELS = ("L_LT_L1", "R_LT_L1", "L_MF_L5", "R_MF_L5")
 #: (standing, flexion, full flexion, extension) RMS ranges in uV
@@ -88,7 +88,7 @@ def _envelope(rng, phases, fs, n, levels):
             shape = lev["standing"] * (1 + 0.15 * np.sin(2 * np.pi * rng.uniform(0.2, 0.4) * t))
         else:
             shape = np.full(n, lev["full_flexion"])
-        w = 1 / (1 + np.exp(-(t - a) / tau)) - 1 / (1 + np.exp(-(t - b) / tau))  # logistic window
+        w = special.expit((t - a) / tau) - special.expit((t - b) / tau)  # logistic window
         env = env * (1 - w) + shape * w
     return env
 

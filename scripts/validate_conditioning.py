@@ -140,10 +140,12 @@ def summarise(name, subjects):
     out["beats_false_evidence_pct"] = (100.0 * sum(x["false_evidence"] for x in b) / n_found if n_found else None)
     out["beats_inferred_pct"] = 100.0 * sum(x["inferred"] for x in b) / n_found if n_found else None
     q = [(s["qrs_uv"], s["group"], x) for s, x in zip(subjects, b) if x["true"]]
-    for lo, hi in ((0.0, 20.0), (20.0, 60.0), (60.0, 101.0)):
-        sel = [x for v, g, x in q if lo <= v < hi]
-        t = sum(x["true"] for x in sel)
-        out[f"beats_found_pct_qrs_{lo:g}_{min(hi, 100):g}"] = 100.0 * sum(x["hit"] for x in sel) / t if t else None
+    for g in ("control", "patient"):
+        for lo, hi in ((0.0, 20.0), (20.0, 60.0), (60.0, 101.0)):
+            sel = [x for v, gg, x in q if lo <= v < hi and gg == g]
+            t = sum(x["true"] for x in sel)
+            out[f"{g}_beats_found_pct_qrs_{lo:g}_{min(hi, 100):g}"] = (100.0 * sum(x["hit"] for x in sel) / t
+                                                                       if t else None)
     with_ecg = [s for s in subjects if s["qrs_uv"] > 0]
     out["ecg_missed"] = int(sum(not s["ecg_present"] for s in with_ecg))
     out["ecg_false"] = int(sum(bool(s["ecg_present"]) for s in subjects if s["qrs_uv"] == 0))

@@ -196,8 +196,8 @@ def residual_artefact(rec: Recording, phases: pd.DataFrame | None = None, *,
     -------
     table : pandas.DataFrame
         Tidy, :data:`ARTEFACT_COLUMNS` (``channel, phase, cycle, metric, value, unit``): one
-        row per channel, static-phase segment (``cycle`` its cycle number) or phase pooled
-        over its segments (``cycle`` missing) and metric: ``rms_uv``, ``line_rms_uv``,
+        row per channel, static-phase segment with a cycle number (``cycle``) or phase pooled
+        over all its segments (``cycle`` missing; the features' convention) and metric: ``rms_uv``, ``line_rms_uv``,
         ``ecg_rms_uv``, ``emg_rms_uv``, ``artefact_rms_uv`` (uV), ``artefact_to_emg`` (1),
         ``ecg_index_db`` (dB), ``n_beats``, ``duration_s``.
     summary : pandas.DataFrame
@@ -235,7 +235,8 @@ def residual_artefact(rec: Recording, phases: pd.DataFrame | None = None, *,
         tot = np.mean(xs * xs, axis=1)
         line = _line_power(xs, fs, freqs, o["max_freq"]) if freqs else np.zeros(len(names))
         sums = _beat_sums(xs, r[(r >= seg.a) & (r < seg.b)] - seg.a, hw, ex)
-        parts.append(_metrics(names, seg.phase, seg.cycle, tot, line, *_ecg_power(*sums, hw, L), sums[1], L / fs))
+        if not pd.isna(seg.cycle):  # one row per cycle; every phase also gets a pooled row (as the features)
+            parts.append(_metrics(names, seg.phase, seg.cycle, tot, line, *_ecg_power(*sums, hw, L), sums[1], L / fs))
         acc = pooled.setdefault(seg.phase, [0.0, 0.0, 0.0, 0, 0.0, 0, 0])
         acc[0] = acc[0] + tot * L
         acc[1] = acc[1] + line * L
