@@ -10,10 +10,13 @@ allocations far more than code with a few big ones, so it is kept out of the tim
 traced time is printed too). Before any timing, 3x the input is touched and freed once
 (``prefault``) so no contender pays the OS's first-touch cost for the others.
 
-* paraspinal: band-pass 20-450 Hz fused with powerline auto (detection on excerpts, spectrum
-  interpolation) in one FFT pass -> ECG template subtraction -> 250 ms moving RMS, on ONE working
-  copy, with the same in-place kernels as ``preprocess``. It uses both cores (per-channel work on
-  up to 2 threads; ``os.cpu_count()`` is printed); the floor below is single-threaded by definition.
+* paraspinal preprocess(): ``paraspinal.preprocess`` with the default pipeline plus a 250 ms moving
+  RMS step, on a Recording built before the timing (the public path: comparable across versions).
+* paraspinal default chain: band-pass 20-450 Hz fused with mains detection (quiet windows) and
+  removal in one FFT pass -> R-peaks and the ECG decision -> template subtraction on the channels
+  that carry ECG -> 250 ms moving RMS, on ONE working copy, with the same in-place kernels as
+  ``preprocess``. Both use both cores (per-channel work on up to 2 threads; ``os.cpu_count()`` is
+  printed); the floor below is single-threaded by definition.
 * NeuroKit2: ``emg_clean`` + ``emg_amplitude`` per channel.
 * BioSPPy: ``biosppy.signals.emg.emg(signal, sampling_rate, show=False)`` per channel.
 * floor: ``scipy.signal.sosfiltfilt`` band-pass (4th-order Butterworth 20-450 Hz) per channel.
@@ -25,6 +28,9 @@ the input itself (what the process holds at its peak).
 Usage::
 
     python scripts/bench_preprocess.py --minutes 60 --out bench_results/bench_preprocess.json
+
+To compare with an older checkout, run this script with ``PYTHONPATH=OLD/src`` and
+``--skip chain neurokit2 biosppy`` (the ``preprocess()`` contender is the same call in both).
 """
 
 from __future__ import annotations
@@ -84,12 +90,31 @@ def paraspinal_chain(x: np.ndarray) -> np.ndarray:
 
     y = x.copy()  # the one working copy
     rows = range(y.shape[0])
-    # band-pass fused with powerline detection + spectrum interpolation (one FFT pass), as preprocess() runs them
+    # band-pass fused with mains detection + removal (one FFT pass), as preprocess() runs them
     P.powerline_rows(y, list(rows), FS, "auto", bandpass={"low": 20.0, "high": 450.0, "order": 4})
-    peaks = E.detect_rpeaks_array(y, FS)
-    E.ecg_rows(y, rows, FS, peaks, "template", highpass=None)
+    # R-peaks, the ECG decision and the channels that carry it; template subtraction on those
+    ana = E.ecg_presence_array(y, FS)
+    if ana["ecg_present"]:
+        E.ecg_rows(y, ana["ecg_rows"], FS, ana["rpeaks"], "template", highpass=None)
     V.envelope_rows(y, rows, FS, "rms", window_ms=250.0)
     return y
+
+
+def preprocess_chain(x: np.ndarray):
+    """``paraspinal.preprocess`` (default pipeline) + the 250 ms moving RMS step, on a
+    Recording built beforehand: the public path, the same call whatever the version."""
+    return _PREPROCESS[0](_PREPROCESS[1], _PREPROCESS[2])
+
+
+_PREPROCESS: list = []
+
+
+def prepare_preprocess(x: np.ndarray) -> None:
+    import paraspinal as ps
+
+    rec = ps.Recording.from_array(x, FS, [f"ch{i}" for i in range(x.shape[0])], units="uV")
+    steps = [*ps.Pipeline.default().to_dict()["steps"], {"name": "envelope", "method": "rms", "window_ms": 250.0}]
+    _PREPROCESS[:] = [ps.preprocess, rec, {"steps": steps}]
 
 
 def neurokit(x: np.ndarray) -> list:
@@ -159,7 +184,7 @@ def main() -> None:
     ap.add_argument("--minutes", type=float, default=60.0)
     ap.add_argument("--channels", type=int, default=16)
     ap.add_argument("--out", default="bench_results/bench_preprocess.json")
-    ap.add_argument("--skip", nargs="*", default=[], help="contenders to skip (neurokit2, biosppy)")
+    ap.add_argument("--skip", nargs="*", default=[], help="contenders to skip (neurokit2, biosppy, chain)")
     args = ap.parse_args()
     x = make_data(args.channels, args.minutes)
     # warm up imports and caches so no contender pays for them inside its timing
@@ -170,10 +195,16 @@ def main() -> None:
             importlib.import_module(mod)
         except ImportError:
             pass
-    paraspinal_chain(x[:2, : int(20 * FS)])
+    prepare_preprocess(x[:2, : int(20 * FS)])
+    preprocess_chain(None)
+    prepare_preprocess(x)
     size = x.nbytes
     prefault(3 * size)
-    contenders = [("paraspinal default chain", paraspinal_chain), ("scipy sosfiltfilt band-pass (floor)", floor)]
+    contenders = [("paraspinal preprocess()", preprocess_chain)]
+    if "chain" not in args.skip:  # the in-place kernels (needs the version of this script's era)
+        paraspinal_chain(x[:2, : int(20 * FS)])
+        contenders.append(("paraspinal default chain", paraspinal_chain))
+    contenders.append(("scipy sosfiltfilt band-pass (floor)", floor))
     if "neurokit2" not in args.skip:
         contenders.append(("NeuroKit2 emg_clean + emg_amplitude", neurokit))
     if "biosppy" not in args.skip:
@@ -187,7 +218,7 @@ def main() -> None:
                          "peak_over_input": peak / size, "peak_over_input_incl_input": (peak + size) / size})
             print(f"  done: {name}: {dt:.1f} s", flush=True)
     t = {r["contender"]: r["seconds"] for r in rows}
-    chain = t["paraspinal default chain"]
+    chain = t.get("paraspinal default chain", t["paraspinal preprocess()"])
     ratios = {"chain / floor": chain / t["scipy sosfiltfilt band-pass (floor)"]}
     if "NeuroKit2 emg_clean + emg_amplitude" in t:
         ratios["chain / neurokit2"] = chain / t["NeuroKit2 emg_clean + emg_amplitude"]

@@ -25,7 +25,7 @@ order = 4
 [[steps]]
 name = "powerline"
 freq = "auto"
-method = "interpolation"
+method = "stopband"
 
 [[steps]]
 name = "ecg"

@@ -175,7 +175,7 @@ class Pipeline:
         """
         return cls([
             Step("bandpass", {"low": 20.0, "high": 450.0, "order": 4}),
-            Step("powerline", {"freq": "auto", "method": "interpolation"}),
+            Step("powerline", {"freq": "auto", "method": "stopband"}),
             Step("ecg", {"method": "template", "highpass": None}),
         ], name="paraspinal-default")
 
@@ -296,7 +296,7 @@ def _run_inplace(rec: Recording, data: np.ndarray, step: Step) -> dict[str, Any]
     if step.name == "powerline":
         names = _filt_mod.signal_channels(rec, p.pop("picks", None), p.pop("include_ecg", False))
         res = _pl_mod.powerline_rows(data, _filt_mod.rows_of(rec, names), rec.sfreq, p.pop("freq", "auto"),
-                                     file=file, **p)
+                                     file=file, names=names, **p)
         res["channels"] = names
         return res
     if step.name == "ecg":
@@ -312,7 +312,8 @@ def _run_inplace(rec: Recording, data: np.ndarray, step: Step) -> dict[str, Any]
 
 def _fusable(rec: Recording, a: Step, b: Step) -> bool:
     """A band-pass step followed by a spectrum-interpolation powerline step on the same channels."""
-    if a.name != "bandpass" or b.name != "powerline" or b.params.get("method", "interpolation") != "interpolation":
+    if a.name != "bandpass" or b.name != "powerline" or b.params.get("method", "stopband") not in (
+            "interpolation", "stopband"):
         return False
     pa, pb = dict(a.params), dict(b.params)
     try:

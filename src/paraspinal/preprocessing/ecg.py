@@ -1,22 +1,14 @@
 """ECG contamination of trunk EMG: R-peak detection, removal and a residual-ECG index.
 
-R-peak detection (:func:`detect_rpeaks_array`)
-    A Pan & Tompkins (1985)-style detector, written for multichannel trunk EMG:
-    (1) zero-phase band-pass ``band`` (default 10-40 Hz: the QRS has most of its energy
-    there while paraspinal EMG peaks at 50-100 Hz, and it still works after the 20 Hz
-    high-pass of the default chain), (2) central-difference derivative, (3) squaring,
-    (4) each channel divided by its median (robust per-channel scaling, so a channel
-    with strong ECG counts as much as its contrast, not its amplitude) and the channels
-    averaged, (5) moving-window integration over ``integration_ms`` (150 ms, centred),
-    (6) candidate peaks at least ``refractory_ms`` apart (250 ms), accepted when above an
-    adaptive threshold ``N + fraction * (S - N)`` where, in blocks of ``block_s`` seconds,
-    ``S`` is the mean of the largest candidates (as many as beats at 40 bpm) and ``N`` the
-    block median of the integrated signal, both smoothed by a running median over five
-    blocks (Pan & Tompkins' SPKI/NPKI with ``fraction = 0.25``-``0.3``), (7) a search-back
-    for RR gaps longer than 1.66 x the running median RR with half the threshold (as in
-    Pan & Tompkins), and (8) each beat's fiducial moved to the maximum of the short-time
-    QRS energy near the integrated peak. When the recording has an ECG lead (type
-    ``ecg``), it is used instead of the EMG channels.
+R-peak detection and the ECG decision (:func:`detect_rpeaks_array`, :func:`ecg_presence_array`)
+    In :mod:`paraspinal.preprocessing.rpeaks`: a locally whitened multichannel matched
+    filter learnt from the quiet beats, the beats selected with the heart's rhythm (long RR
+    gaps searched at their expected positions), and the decision whether the beats are a
+    heart's (35-200 bpm, a regular rhythm, one template match per cycle, a beat-locked
+    template explaining half the QRS-window variance on some channel) and which channels
+    carry it. When the recording has an ECG lead (type ``ecg``), the beats come from it.
+    The ECG step changes only the channels that carry an ECG, and nothing when there is
+    none (its provenance says why).
 
 Removal (:func:`remove_ecg_array`)
     ``"template"`` (default): template subtraction after a 20 Hz high-pass (METHODS.md
@@ -30,8 +22,13 @@ Removal (:func:`remove_ecg_array`)
     beat's fiducial, and a single template makes the search one vectorised pass over all
     beats and lags), the running template is computed from the aligned beats and fitted
     by least squares ``a * template + b``;
-    ``a * template`` is subtracted (``b`` too if ``subtract_offset``), only between the
-    midpoints of the neighbouring RR intervals so successive beats never overlap.
+    ``a * template`` (tapered over 10 ms at both ends) is subtracted (``b`` too if
+    ``subtract_offset``), only between the midpoints of the neighbouring RR intervals so
+    successive beats never overlap. The window is -100 to +150 ms: after the 20 Hz
+    high-pass only the QRS is left, and a longer window would only subtract the template's
+    EMG. A beat whose window still holds more than ``misfit_ratio`` (4) times the power of
+    the EMG around it after subtraction (an ectopic beat of another shape, in a quiet
+    phase) is gated (replaced by a straight line over its window).
     ``"hp30"``: 4th-order Butterworth 30 Hz high-pass (Drake & Callaghan 2006).
     ``"gating"``: samples within ``gate_ms`` of each R-peak (about a QRS duration) are
     replaced by linear interpolation between the gate edges.
@@ -58,6 +55,8 @@ Petersen E, Sauer J, Grasshoff J, Rostalski P (2020). Removing cardiac artifacts
 single-channel respiratory electromyograms. IEEE Access 8:30905-30917.
 Hof AL (2009). A simple method to remove ECG artifacts from trunk muscle EMG signals. J
 Electromyogr Kinesiol 19(6):e554-e555.
+Crit Care 2023, respiratory surface EMG round table, Table 2 (doi:10.1186/s13054-023-04779-x)
+(gating: gate length about a QRS, filled by interpolation).
 """
 
 from __future__ import annotations
@@ -67,13 +66,12 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
-from scipy import ndimage, signal
+from scipy import signal
 
 from ..errors import ChannelError, ParameterError
 from ..recording import Recording
 from .filters import (
     run_rows,
-    sum_rows,
     as_2d,
     butter_sos,
     check_sfreq,
@@ -84,10 +82,12 @@ from .filters import (
     signal_channels,
     source_of,
 )
+from .rpeaks import RPEAK_DEFAULTS, rpeak_analysis
 
 __all__ = [
     "detect_rpeaks",
     "detect_rpeaks_array",
+    "ecg_presence_array",
     "remove_ecg",
     "remove_ecg_array",
     "ecg_index",
@@ -97,24 +97,15 @@ __all__ = [
 
 #: Defaults (each one is a keyword parameter).
 ECG_DEFAULTS: dict[str, Any] = {
-    "band": (10.0, 40.0),  # Hz, detection band
-    "integration_ms": 150.0,  # Pan & Tompkins moving-window integration
-    "refractory_ms": 250.0,  # no two beats closer (240 bpm)
-    "fraction": 0.3,  # threshold position between noise and signal level
-    "block_s": 4.0,  # adaptive-level block length
-    "confidence": 4.0,  # first-stage beat energy / block median for a "confident" beat
-    "min_confident": 8,
-    "match_fraction": 0.4,  # matched-filter acceptance, fraction of a typical beat
-    "qrs_ms": 60.0,  # half-width of the matched-filter template
-    "target_fs": 250.0,  # Hz, detection runs on decimated band-passed signals
-    "max_shift_ms": 80.0,  # re-alignment range of beats on the mean QRS
-    "min_corr": 0.8,  # beats less correlated with the mean QRS are dropped
+    "band": RPEAK_DEFAULTS["band"],  # Hz, detection band (detector defaults: RPEAK_DEFAULTS)
     "highpass": 20.0,  # Hz, before template subtraction (METHODS.md §5)
     "n_template": 40,  # beats in the running template (Petersen et al. 2020)
-    "pre_ms": 250.0,  # template window before the R-peak
-    "post_ms": 400.0,  # template window after the R-peak
+    "pre_ms": 100.0,  # template window before the R-peak (after a 20 Hz high-pass only the QRS is left)
+    "post_ms": 150.0,  # template window after the R-peak
     "max_lag_ms": 5.0,  # alignment search range
     "align_ms": 60.0,  # half-width of the QRS part used for alignment
+    "misfit_ratio": 4.0,  # a beat whose residual power exceeds this x the local EMG's is gated
+    "misfit_ref_ms": 200.0,  # local EMG: the larger of the powers this long before and after the window
     "gate_ms": (50.0, 50.0),  # gating window before/after the R-peak
     "hp_cutoff": 30.0,  # Hz, Drake & Callaghan 2006
     "index_half_window_ms": 50.0,
@@ -136,232 +127,10 @@ def _cumsum_rows(a: np.ndarray, out: np.ndarray) -> np.ndarray:
     return out
 
 
-def _moving_mean(x: np.ndarray, n: int) -> np.ndarray:
-    """Centred moving mean over ``n`` samples (edges: mean of the available samples).
-
-    Cumulative sums read through slices (no index arrays).
-    """
-    n = max(int(n), 1)
-    m = len(x)
-    c = np.empty(m + 1)
-    c[0] = 0.0
-    np.cumsum(x, dtype=np.float64, out=c[1:])
-    a, b = n // 2, n - 1 - n // 2
-    if n > m:
-        idx = np.arange(m)
-        lo, hi = np.maximum(idx - a, 0), np.minimum(idx + b + 1, m)
-        return (c[hi] - c[lo]) / (hi - lo)
-    out = np.empty(m)
-    np.subtract(c[n:], c[:-n], out=out[a:m - b])
-    out[a:m - b] /= n
-    out[:a] = c[b + 1:b + 1 + a] / np.arange(b + 1, b + 1 + a)
-    if b:
-        out[m - b:] = (c[m] - c[m - b - a:m - a]) / np.arange(a + b, a, -1)
-    return out
-
-
 # ---------------------------------------------------------------------------- detection
 
-def _band_decimated(x: np.ndarray, rows: Sequence[int], fs: float, band: tuple[float, float],
-                    target_fs: float) -> tuple[np.ndarray, int]:
-    """Rows decimated to about ``target_fs`` and band-passed (2nd-order Butterworth, zero phase).
-
-    Decimation averages blocks of ``q`` samples (a boxcar anti-alias filter whose nulls sit
-    on the multiples of the new sampling rate) before filtering at the low rate: the
-    detection band (10-40 Hz) is far below the new Nyquist, so this costs little accuracy
-    and a quarter of the work of filtering at the full rate.
-    """
-    q = max(int(fs // target_fs), 1)
-    fs_d = fs / q
-    sos = butter_sos(fs_d, band[0], min(band[1], 0.45 * fs_d), order=2)
-    n_d = x.shape[-1] // q
-    pad = min(int(math.ceil(3 * fs_d / band[0])), n_d - 1)
-    out = np.empty((len(rows), n_d), dtype=np.float32)
-    rows = list(rows)
-
-    def one(j: int) -> None:  # one row per task: bounded memory
-        i = rows[j]
-        if q > 1:  # block means (einsum's summation loop is the fastest here)
-            d = np.einsum("ij->i", x[i, :n_d * q].reshape(n_d, q))
-            d /= q
-        else:
-            d = x[i]
-        out[j] = signal.sosfiltfilt(sos, d, padlen=pad)
-
-    run_rows(one, range(len(rows)), None, x.shape[-1])
-    return out, q
-
-
-def _energy(y: np.ndarray) -> np.ndarray:
-    """Mean over rows of the median-scaled squared derivative (Pan & Tompkins steps 2-4)."""
-    def one(j: int) -> np.ndarray | None:
-        d = np.gradient(y[j].astype(np.float64))
-        d *= d
-        med = np.median(d)
-        if not np.isfinite(med) or med <= 0:
-            med = np.mean(d)
-        if med > 0:
-            d /= med
-            return d
-        return None
-
-    acc, used = sum_rows(one, range(y.shape[0]), y.shape[-1], None, y.shape[-1])
-    return acc / max(used, 1)
-
-
-def _matched(y: np.ndarray, beats: np.ndarray, half: int) -> np.ndarray:
-    """Sum over rows of the normalised matched-filter output (squared) for the mean beat."""
-    n = y.shape[-1]
-    beats = beats[(beats - half >= 0) & (beats + half < n)]
-    idx = beats[:, None] + np.arange(-half, half + 1)[None, :]
-    def one(j: int) -> np.ndarray | None:
-        r64 = y[j].astype(np.float64)
-        tpl = r64[idx].mean(axis=0)
-        tpl -= tpl.mean()
-        nrm = np.sqrt(np.sum(tpl * tpl))
-        if nrm <= 0:
-            return None
-        sigma = 1.4826 * np.median(np.abs(r64)) + 1e-300  # robust scale of the row
-        return np.convolve(r64, tpl[::-1] / (nrm * sigma), mode="same")  # short kernel: direct
-
-    acc, _ = sum_rows(one, range(y.shape[0]), n, None, n)
-    return acc * acc
-
-
-def _rpeaks_from_energy(e: np.ndarray, fs: float, integration_ms: float, refractory_ms: float,
-                        fraction: float, block_s: float) -> tuple[np.ndarray, np.ndarray]:
-    """First stage: integrated energy, adaptive block threshold, search-back, fiducials.
-
-    Returns the beats and their confidence (integrated energy / block median).
-    """
-    n = len(e)
-    mwi = _moving_mean(e, round(integration_ms * fs / 1000.0))
-    dist = max(int(round(refractory_ms * fs / 1000.0)), 1)
-    cand, _ = signal.find_peaks(mwi, distance=dist)
-    if len(cand) == 0:
-        return cand.astype(np.int64), np.empty(0)
-    h = mwi[cand]
-    blk = max(int(round(block_s * fs)), 1)
-    n_blk = int(math.ceil(n / blk))
-    b_of = cand // blk
-    k = max(1, int(math.floor(block_s * 40.0 / 60.0)))  # beats at 40 bpm in a block
-    order = np.lexsort((-h, b_of))
-    hb, bb = h[order], b_of[order]
-    first = np.searchsorted(bb, np.arange(n_blk))
-    rank = np.arange(len(hb)) - first[bb]
-    top = rank < k
-    s_sum = np.bincount(bb[top], weights=hb[top], minlength=n_blk)
-    s_cnt = np.bincount(bb[top], minlength=n_blk)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        S = s_sum / s_cnt
-    pad_len = n_blk * blk - n
-    mw = np.concatenate([mwi, np.full(pad_len, np.nan)]) if pad_len else mwi
-    N = np.nanmedian(mw.reshape(n_blk, blk), axis=1)
-    S = np.where(np.isfinite(S), S, N)
-    if n_blk >= 3:
-        S = ndimage.median_filter(S, size=min(5, n_blk | 1), mode="nearest")
-        N = ndimage.median_filter(N, size=min(5, n_blk | 1), mode="nearest")
-    thr = N + fraction * (S - N)
-    t = thr[b_of]
-    beats = cand[h > t]
-    # search-back: fill RR gaps longer than 1.66 x the running median RR
-    if len(beats) >= 4:
-        rr = np.diff(beats)
-        med = ndimage.median_filter(rr.astype(float), size=min(9, len(rr) | 1), mode="nearest")
-        gaps = np.flatnonzero(rr > 1.66 * med)
-        extra = []
-        for g in gaps:  # loop over (rare) gaps, not samples
-            lo, hi = beats[g] + dist, beats[g + 1] - dist
-            sel = (cand > lo) & (cand < hi) & (h > 0.5 * t)
-            if sel.any():
-                extra.append(cand[sel][np.argmax(h[sel])])
-        if extra:
-            beats = np.union1d(beats, np.asarray(extra))
-    if len(beats) == 0:
-        return beats.astype(np.int64), np.empty(0)
-    conf = mwi[beats] / np.maximum(N[np.minimum(beats // blk, n_blk - 1)], 1e-300)
-    # fiducial: maximum of short-time QRS energy near the integrated peak
-    half = max(int(round(integration_ms * fs / 2000.0)), 1)
-    short = _moving_mean(e, max(int(round(0.01 * fs)), 1))
-    offs = np.arange(-half, half + 1)
-    idx = np.clip(beats[:, None] + offs[None, :], 0, n - 1)
-    fid = idx[np.arange(len(beats)), np.argmax(short[idx], axis=1)]
-    fid, first_idx = np.unique(fid, return_index=True)
-    conf = conf[first_idx]
-    if len(fid) > 1:  # re-impose the refractory period after moving fiducials
-        keep = np.concatenate([[True], np.diff(fid) >= dist])
-        fid, conf = fid[keep], conf[keep]
-    return fid.astype(np.int64), conf
-
-
-def _refine(y: np.ndarray, beats: np.ndarray, half: int, max_shift: int, min_corr: float,
-            n_iter: int = 2) -> np.ndarray:
-    """Align beats to their mean multichannel waveform; drop beats that do not resemble it.
-
-    For each beat the shift within ``+/- max_shift`` that maximises the normalised
-    correlation (summed over rows) with the mean beat is applied; the mean is recomputed
-    and the process repeated ``n_iter`` times. Beats whose final correlation is below
-    ``min_corr`` are dropped. Only the beats' windows (``+/- (half + max_shift)``) are
-    read, into a samples x beats array per row; the correlations at all shifts are dot
-    products of its contiguous blocks with the template and the window energies come from
-    cumulative sums, so the cost is O(rows x beats x window), not O(rows x samples). Rows
-    run on up to two threads.
-    """
-    n = y.shape[-1]
-    beats = beats[(beats - half - max_shift >= 0) & (beats + half + max_shift < n)]
-    if len(beats) < 3:
-        return beats
-    L = 2 * half + 1
-    S = 2 * max_shift + 1
-    shift = np.zeros(len(beats), dtype=np.int64)
-    best = np.zeros(len(beats))
-    for _ in range(n_iter):
-        pos = beats + shift
-        parts: list[tuple[np.ndarray, np.ndarray, float] | None] = [None] * y.shape[0]
-
-        def one(j: int) -> None:
-            sv = np.lib.stride_tricks.sliding_window_view(y[j], L + S - 1)
-            Wn = np.ascontiguousarray(sv[beats - max_shift - half].T, dtype=np.float64)  # (L + S - 1) x beats
-            sl = np.lib.stride_tricks.sliding_window_view(y[j], L)
-            tpl = sl[pos - half].astype(np.float64).mean(axis=0)
-            tpl -= tpl.mean()
-            num = np.empty((S, len(beats)))
-            for k in range(S):  # einsum (OpenBLAS gemv is slower on these shapes)
-                num[k] = np.einsum("j,jb->b", tpl, Wn[k:k + L])
-            c1 = np.zeros((L + S, len(beats)))
-            c2 = np.zeros_like(c1)
-            _cumsum_rows(Wn, c1[1:])
-            _cumsum_rows(Wn * Wn, c2[1:])
-            s1 = c1[L:L + S] - c1[:S]
-            den = np.maximum(c2[L:L + S] - c2[:S] - s1 * s1 / L, 0.0)
-            parts[j] = (num.T, den.T, float(np.sum(tpl * tpl)))
-
-        run_rows(one, range(y.shape[0]), None, n)
-        num = sum(p[0] for p in parts)
-        den = sum(p[1] for p in parts)
-        t_energy = sum(p[2] for p in parts)
-        cc = num / (np.sqrt(den * t_energy) + 1e-300)
-        k = np.argmax(cc, axis=1)
-        best = cc[np.arange(len(beats)), k]
-        shift = k - max_shift
-    out = (beats + shift)[best >= min_corr]
-    return np.unique(out)
-
-
-def detect_rpeaks_array(data: np.ndarray, sfreq: float, *,
-                        band: tuple[float, float] = ECG_DEFAULTS["band"],
-                        integration_ms: float = ECG_DEFAULTS["integration_ms"],
-                        refractory_ms: float = ECG_DEFAULTS["refractory_ms"],
-                        fraction: float = ECG_DEFAULTS["fraction"],
-                        block_s: float = ECG_DEFAULTS["block_s"],
-                        confidence: float = ECG_DEFAULTS["confidence"],
-                        min_confident: int = ECG_DEFAULTS["min_confident"],
-                        match_fraction: float = ECG_DEFAULTS["match_fraction"],
-                        qrs_ms: float = ECG_DEFAULTS["qrs_ms"],
-                        target_fs: float = ECG_DEFAULTS["target_fs"],
-                        max_shift_ms: float = ECG_DEFAULTS["max_shift_ms"],
-                        min_corr: float = ECG_DEFAULTS["min_corr"],
-                        rows: Sequence[int] | None = None) -> np.ndarray:
+def detect_rpeaks_array(data: np.ndarray, sfreq: float, *, rows: Sequence[int] | None = None,
+                        decide: bool = True, **params: Any) -> np.ndarray:
     """Detect R-peaks from one ECG lead or from several ECG-contaminated EMG channels.
 
     Parameters
@@ -370,80 +139,78 @@ def detect_rpeaks_array(data: np.ndarray, sfreq: float, *,
         ECG lead(s) or trunk EMG channels (any unit).
     sfreq : float
         Sampling rate in Hz.
-    band : (float, float)
-        Detection band-pass in Hz (default 10-40 Hz).
-    integration_ms : float
-        Moving-window integration length, ms (default 150, Pan & Tompkins 1985).
-    refractory_ms : float
-        Minimum RR interval, ms (default 250).
-    fraction : float
-        Threshold position between the noise and the signal level (default 0.3).
-    block_s : float
-        Block length for the adaptive levels, s (default 4).
-    confidence : float
-        A first-stage beat is "confident" when its integrated energy exceeds this many
-        times its block's median (default 4).
-    min_confident : int
-        Confident beats needed for the matched-filter stage (default 8); with fewer, the
-        first-stage beats are returned.
-    match_fraction : float
-        Matched-filter stage: a peak is a beat when its output reaches this fraction of
-        the median output at the confident beats (default 0.4).
-    qrs_ms : float
-        Half-width of the matched-filter beat template, ms (default 60).
-    target_fs : float
-        The band-passed signals are decimated to about this rate for detection (Hz,
-        default 250: block means of 8 samples at 2 kHz; the 10-40 Hz band is far below its
-        Nyquist, and the fiducial is refined to the full rate by the template alignment).
-    max_shift_ms : float
-        Beats are re-aligned on the mean multichannel QRS within this range, ms (80).
-    min_corr : float
-        Beats whose correlation with the mean QRS is below this are dropped (0.8).
     rows : sequence of int, optional
         Rows of ``data`` to combine (default all).
+    decide : bool
+        Return the beats only when they are a heart's (:func:`ecg_presence_array`;
+        default True). False returns the beat-like events whatever they are.
+    **params
+        Detector and decision parameters, defaults in
+        :data:`paraspinal.preprocessing.rpeaks.RPEAK_DEFAULTS` (``band`` 10-40 Hz,
+        ``target_fs`` 250 Hz, ``qrs_ms`` 80, ``refractory_ms`` 300, ``z_strong`` 5,
+        ``z_weak`` 3, ``hr_range`` 35-200 bpm, ...).
 
     Returns
     -------
     ndarray of int
-        R-peak sample indices, increasing.
+        R-peak sample indices, increasing (beats inferred from the rhythm included; see
+        :func:`ecg_presence_array` for which ones had evidence).
 
     References
     ----------
-    Pan J, Tompkins WJ (1985). IEEE Trans Biomed Eng 32(3):230-236.
+    Pan J, Tompkins WJ (1985). IEEE Trans Biomed Eng 32(3):230-236; Turin GL (1960) IRE
+    Trans Inf Theory 6:311-329.
     """
-    x, _ = as_2d(data)
-    fs = check_sfreq(sfreq)
-    rows = list(range(x.shape[0])) if rows is None else list(rows)
-    if not rows or x.shape[-1] < int(2 * fs):
+    res = rpeak_analysis(data, sfreq, rows=rows, **params)
+    if decide and not res["ecg_present"]:
         return np.empty(0, dtype=np.int64)
-    band = (float(band[0]), min(float(band[1]), 0.45 * fs))
-    y, q = _band_decimated(x, rows, fs, band, target_fs)
-    fs_d = fs / q
-    e = _energy(y)
-    beats, conf = _rpeaks_from_energy(e, fs_d, integration_ms, refractory_ms, fraction, block_s)
-    confident = beats[conf >= confidence]
-    if len(confident) >= min_confident:
-        # stage 2: matched filter with the mean beat of the confident beats (all rows)
-        half = max(int(round(qrs_ms * fs_d / 1000.0)), 1)
-        mf = _matched(y, confident, half)
-        dist = max(int(round(refractory_ms * fs_d / 1000.0)), 1)
-        cand, _ = signal.find_peaks(mf, distance=dist)
-        ref = np.median(mf[confident[(confident >= 0) & (confident < len(mf))]])
-        if len(cand) and ref > 0:
-            # the matched-filter peak of a beat is near its confident fiducial; keep those
-            # reaching `match_fraction` of the typical beat's squared output
-            beats = cand[mf[cand] >= match_fraction ** 2 * ref]
-    # stage 3: align every beat on the mean multichannel QRS, drop those unlike it
-    half = max(int(round(qrs_ms * fs_d / 1000.0)), 1)
-    beats = _refine(y, beats, half, max(int(round(max_shift_ms * fs_d / 1000.0)), 1), min_corr)
-    if len(beats) > 1:
-        dist = max(int(round(refractory_ms * fs_d / 1000.0)), 1)
-        beats = beats[np.concatenate([[True], np.diff(beats) >= dist])]
-    # block means are centred (q - 1) / 2 samples after the block start
-    return (beats.astype(np.int64) * q + (q - 1) // 2).astype(np.int64)
+    return res["rpeaks"]
 
 
-def detect_rpeaks(rec: Recording, *, source: str | Sequence[str] = "auto", **kwargs: Any) -> np.ndarray:
+def ecg_presence_array(data: np.ndarray, sfreq: float, *, rows: Sequence[int] | None = None,
+                       check_rows: Sequence[int] | None = None, **params: Any) -> dict[str, Any]:
+    """Find R-peaks and decide whether the recording carries an ECG, and on which channels.
+
+    Parameters
+    ----------
+    data : ndarray, shape (n_channels, n_samples) or (n_samples,)
+        ECG lead(s) and/or trunk EMG (any unit).
+    sfreq : float
+        Sampling rate in Hz.
+    rows : sequence of int, optional
+        Rows the beats are found on (default all; an ECG lead if there is one).
+    check_rows : sequence of int, optional
+        Rows assessed per channel (default ``rows``).
+    **params
+        Override :data:`paraspinal.preprocessing.rpeaks.RPEAK_DEFAULTS`.
+
+    Returns
+    -------
+    dict
+        ``ecg_present`` (bool), ``reason`` (a sentence: "ECG found: ..." or "no ECG found:
+        ..."), ``rpeaks``, ``evidence`` (per beat; False: inferred from the rhythm),
+        ``heart_rate_bpm``, ``regular_share``, ``rr_change``, ``uniqueness``,
+        ``best_share``, ``template_share`` and ``template_snr`` (per ``check_rows`` row),
+        ``ecg_rows``.
+
+    Notes
+    -----
+    The criteria are those of :mod:`paraspinal.preprocessing.rpeaks`: heart rate 35-200
+    bpm, a regular rhythm (70 % of RR within 25 % of the median, median beat-to-beat
+    change <= 12 %) unless the beats are very distinct, one template match per cycle
+    (uniqueness >= 1.5) and a beat-locked template explaining >= 50 % of the QRS-window
+    variance on at least one channel; a channel carries ECG when its template SNR >= 10.
+
+    References
+    ----------
+    Clifford GD, Azuaje F, McSharry PE (2006). Advanced Methods and Tools for ECG Data
+    Analysis. Artech House; Turin GL (1960) IRE Trans Inf Theory 6:311-329.
+    """
+    return rpeak_analysis(data, sfreq, rows=rows, check_rows=check_rows, **params)
+
+
+def detect_rpeaks(rec: Recording, *, source: str | Sequence[str] = "auto", decide: bool = True,
+                  **kwargs: Any) -> np.ndarray:
     """R-peaks of a Recording (sample indices).
 
     Parameters
@@ -451,6 +218,8 @@ def detect_rpeaks(rec: Recording, *, source: str | Sequence[str] = "auto", **kwa
     rec : Recording
     source : "auto", "ecg", "emg" or list of channel names
         ``"auto"``: the ECG lead(s) when the recording has any, else all EMG channels.
+    decide : bool
+        Empty when the beats are not a heart's (default True).
     **kwargs
         Passed to :func:`detect_rpeaks_array`.
 
@@ -464,7 +233,7 @@ def detect_rpeaks(rec: Recording, *, source: str | Sequence[str] = "auto", **kwa
     """
     names = _source_channels(rec, source)
     data = rec.raw.get_data(picks=rows_of(rec, names)) if names else np.empty((0, rec.n_samples))
-    return detect_rpeaks_array(data, rec.sfreq, **kwargs)
+    return detect_rpeaks_array(data, rec.sfreq, decide=decide, **kwargs)
 
 
 def _source_channels(rec: Recording, source: str | Sequence[str]) -> list[str]:
@@ -606,6 +375,8 @@ def ecg_index(rec: Recording, rpeaks: np.ndarray | None = None, *, picks: str | 
 def _template_rows(x: np.ndarray, rows: Sequence[int], fs: float, rpeaks: np.ndarray, *, n_template: int,
                    pre_ms: float, post_ms: float, max_lag_ms: float, align_ms: float,
                    subtract_offset: bool, weighted: bool = True, chunk_beats: int = 256,
+                   misfit_ratio: float = ECG_DEFAULTS["misfit_ratio"],
+                   misfit_ref_ms: float = ECG_DEFAULTS["misfit_ref_ms"],
                    workers: int | None = None) -> dict[str, Any]:
     """Template subtraction on rows of ``x`` in place (see the module notes).
 
@@ -647,33 +418,12 @@ def _template_rows(x: np.ndarray, rows: Sequence[int], fs: float, rpeaks: np.nda
     start = np.clip(np.arange(b) - size // 2, 0, b - size)  # running-template window of each beat
     rows = list(rows)
     lags_used = [0.0] * len(rows)
+    gated: list[list[int]] = [[] for _ in rows]
+    taper = _taper(L, max(min(int(round(0.01 * fs)), L // 4), 1))  # no step at the window edges
 
     def one(j: int) -> None:
         xi = x[rows[j]]
-        # --- alignment on the row's weighted mean QRS (all beats and lags at once)
-        if m > 0:
-            sv = np.lib.stride_tricks.sliding_window_view(xi, Lq + 2 * m)
-            Wq = np.ascontiguousarray(sv[r - a_half - m].T)  # (Lq + 2m) x beats: contiguous lag blocks
-            wq = 1.0 / np.maximum(np.einsum("ij,ij->j", Wq, Wq), 1e-300) if weighted else np.ones(b)
-            G = np.einsum("jb,b->j", Wq[m:m + Lq], wq) / wq.sum()
-            G -= G.mean()
-            c1 = np.zeros((Lq + 2 * m + 1, b))
-            _cumsum_rows(Wq, c1[1:])
-            c2 = np.zeros_like(c1)
-            _cumsum_rows(Wq * Wq, c2[1:])
-            best = np.full(b, -np.inf)
-            lag = np.zeros(b, dtype=np.int64)
-            for k in range(2 * m + 1):  # loop over lags; vectorised over beats
-                num = np.einsum("j,jb->b", G, Wq[k:k + Lq])  # einsum: OpenBLAS gemv is slower here
-                s1 = c1[k + Lq] - c1[k]
-                s2 = c2[k + Lq] - c2[k]
-                cc = num / np.sqrt(np.maximum(s2 - s1 * s1 / Lq, 1e-300))
-                better = cc > best
-                best[better] = cc[better]
-                lag[better] = k - m
-            del Wq, c1, c2
-        else:
-            lag = np.zeros(b, dtype=np.int64)
+        lag = _lags(xi, r, a_half, m, weighted)
         ra = r + lag
         sw = np.lib.stride_tricks.sliding_window_view(xi, L)
         chunks = [(k0, min(k0 + chunk_beats, b)) for k0 in range(0, b, chunk_beats)]
@@ -722,7 +472,7 @@ def _template_rows(x: np.ndarray, rows: Sequence[int], fs: float, rpeaks: np.nda
             var = np.einsum("ij,ij->i", T, T) - L * tm * tm
             cov = np.einsum("ij,ij->i", T, blk) - L * tm * wm
             a = np.where(var > 0, cov / np.where(var > 0, var, 1.0), 0.0)
-            T *= a[:, None]
+            T *= a[:, None] * taper[None, :]
             if subtract_offset:
                 T += (wm - a * tm)[:, None]
             del W, blk
@@ -735,9 +485,78 @@ def _template_rows(x: np.ndarray, rows: Sequence[int], fs: float, rpeaks: np.nda
                 if u1[kk] > u0[kk]:
                     xi[u0[kk]:u1[kk]] -= T[kk, u0[kk] - base[kk]:u1[kk] - base[kk]]
         lags_used[j] = float(np.mean(np.abs(lag)))
+        if misfit_ratio > 0:
+            gated[j] = _gate_misfits(xi, ra, pre, post, int(round(misfit_ref_ms * fs / 1000.0)), misfit_ratio)
 
     run_rows(one, range(len(rows)), workers, n)
-    return {"n_beats_used": int(b), "mean_abs_lag_samples": lags_used}
+    return {"n_beats_used": int(b), "mean_abs_lag_samples": lags_used,
+            "n_gated": [len(g) for g in gated], "gated_samples": gated}
+
+
+def _taper(L: int, nt: int) -> np.ndarray:
+    """Window of ``L`` ones with ``sin**2`` ramps of ``nt`` samples at both ends."""
+    taper = np.ones(L)
+    taper[:nt] = np.sin(0.5 * np.pi * (np.arange(nt) + 0.5) / nt) ** 2
+    taper[L - nt:] = taper[:nt][::-1]
+    return taper
+
+
+def _lags(xi: np.ndarray, r: np.ndarray, a_half: int, m: int, weighted: bool) -> np.ndarray:
+    """Lag (within +-m samples) of each beat maximising its normalised cross-correlation over
+    the QRS (+-a_half) with the row's weighted mean QRS (all beats and lags at once)."""
+    b = len(r)
+    Lq = 2 * a_half + 1
+    if m > 0:
+        sv = np.lib.stride_tricks.sliding_window_view(xi, Lq + 2 * m)
+        Wq = np.ascontiguousarray(sv[r - a_half - m].T)  # (Lq + 2m) x beats: contiguous lag blocks
+        wq = 1.0 / np.maximum(np.einsum("ij,ij->j", Wq, Wq), 1e-300) if weighted else np.ones(b)
+        G = np.einsum("jb,b->j", Wq[m:m + Lq], wq) / wq.sum()
+        G -= G.mean()
+        c1 = np.zeros((Lq + 2 * m + 1, b))
+        _cumsum_rows(Wq, c1[1:])
+        c2 = np.zeros_like(c1)
+        _cumsum_rows(Wq * Wq, c2[1:])
+        best = np.full(b, -np.inf)
+        lag = np.zeros(b, dtype=np.int64)
+        for k in range(2 * m + 1):  # loop over lags; vectorised over beats
+            num = np.einsum("j,jb->b", G, Wq[k:k + Lq])  # einsum: OpenBLAS gemv is slower here
+            s1 = c1[k + Lq] - c1[k]
+            s2 = c2[k + Lq] - c2[k]
+            cc = num / np.sqrt(np.maximum(s2 - s1 * s1 / Lq, 1e-300))
+            better = cc > best
+            best[better] = cc[better]
+            lag[better] = k - m
+        del Wq, c1, c2
+    else:
+        lag = np.zeros(b, dtype=np.int64)
+    return lag
+
+
+def _gate_misfits(xi: np.ndarray, ra: np.ndarray, pre: int, post: int, ref: int, ratio: float) -> list[int]:
+    """Gate the beats the template did not fit (e.g. ectopic beats of another shape), in place.
+
+    After subtraction, a beat whose window ``[r - pre, r + post]`` still holds more than
+    ``ratio`` times the power of the EMG around it (the larger of the mean powers over
+    ``ref`` samples before and after the window, so the edge of a contraction is not
+    mistaken for a residual) is replaced by the straight line between the window's edges.
+    Returns the R-peak samples of the gated beats.
+    """
+    n = len(xi)
+    L = pre + post + 1
+    ok = (ra - pre - ref >= 0) & (ra + post + ref + 1 < n)
+    if ref < 1 or not ok.any():
+        return []
+    rk = ra[ok]
+    W = np.lib.stride_tricks.sliding_window_view(xi, L + 2 * ref)[rk - pre - ref]
+    core = W[:, ref:ref + L]
+    p_core = np.var(core, axis=1)
+    p_loc = np.maximum(np.mean(W[:, :ref] ** 2, axis=1), np.mean(W[:, ref + L:] ** 2, axis=1))
+    bad = rk[p_core > ratio * np.maximum(p_loc, 1e-300)]
+    t = (np.arange(L) + 1.0) / (L + 1.0)
+    for r0 in bad.tolist():  # a loop over the few misfit beats
+        left, right = xi[r0 - pre - 1], xi[r0 + post + 1]
+        xi[r0 - pre:r0 + post + 1] = left + (right - left) * t
+    return [int(v) for v in bad]
 
 
 def _gate_rows(x: np.ndarray, rows: Sequence[int], fs: float, rpeaks: np.ndarray,
@@ -765,10 +584,12 @@ def ecg_rows(x: np.ndarray, rows: Sequence[int], sfreq: float, rpeaks: np.ndarra
              pre_ms: float = ECG_DEFAULTS["pre_ms"], post_ms: float = ECG_DEFAULTS["post_ms"],
              max_lag_ms: float = ECG_DEFAULTS["max_lag_ms"], align_ms: float = ECG_DEFAULTS["align_ms"],
              subtract_offset: bool = False, weighted: bool = True,
+             misfit_ratio: float = ECG_DEFAULTS["misfit_ratio"],
+             misfit_ref_ms: float = ECG_DEFAULTS["misfit_ref_ms"],
              gate_ms: tuple[float, float] = ECG_DEFAULTS["gate_ms"],
              hp_cutoff: float = ECG_DEFAULTS["hp_cutoff"], names: Sequence[str] | None = None,
              file: str | None = None) -> dict[str, Any]:
-    """Remove ECG from rows of ``x`` in place; returns the provenance result."""
+    """Remove ECG from rows of ``x`` in place with the given R-peaks; returns the provenance result."""
     fs = check_sfreq(sfreq, file)
     if method not in ("template", "hp30", "gating"):
         raise ParameterError(f"unknown ECG removal method {method!r}", file=file,
@@ -776,6 +597,8 @@ def ecg_rows(x: np.ndarray, rows: Sequence[int], sfreq: float, rpeaks: np.ndarra
     if n_template < 2:
         raise ParameterError(f"n_template must be at least 2, got {n_template}", file=file)
     res: dict[str, Any] = {"method": method}
+    if not list(rows):
+        return res
     if method == "hp30":
         res.update(filter_rows(x, rows, fs, hp_cutoff, None, order=4, names=names, file=file))
         return res
@@ -784,7 +607,7 @@ def ecg_rows(x: np.ndarray, rows: Sequence[int], sfreq: float, rpeaks: np.ndarra
     if method == "template":
         res.update(_template_rows(x, rows, fs, rpeaks, n_template=n_template, pre_ms=pre_ms, post_ms=post_ms,
                                   max_lag_ms=max_lag_ms, align_ms=align_ms, subtract_offset=subtract_offset,
-                                  weighted=weighted))
+                                  weighted=weighted, misfit_ratio=misfit_ratio, misfit_ref_ms=misfit_ref_ms))
     else:
         res.update(_gate_rows(x, rows, fs, rpeaks, gate_ms))
     return res
@@ -792,7 +615,7 @@ def ecg_rows(x: np.ndarray, rows: Sequence[int], sfreq: float, rpeaks: np.ndarra
 
 def remove_ecg_array(data: np.ndarray, sfreq: float, rpeaks: np.ndarray | None = None,
                      method: str = "template", *, out: np.ndarray | None = None,
-                     **kwargs: Any) -> np.ndarray:
+                     detect_options: dict[str, Any] | None = None, **kwargs: Any) -> np.ndarray:
     """Remove ECG contamination from EMG channels (array form).
 
     Parameters
@@ -802,17 +625,21 @@ def remove_ecg_array(data: np.ndarray, sfreq: float, rpeaks: np.ndarray | None =
     sfreq : float
         Sampling rate in Hz.
     rpeaks : ndarray of int, optional
-        R-peak sample indices; detected from ``data`` itself when omitted (not needed
-        for ``"hp30"``).
+        R-peak sample indices. When omitted they are found from ``data`` itself
+        (:func:`ecg_presence_array`), and only the channels that carry an ECG are
+        cleaned; nothing is changed when no ECG is found.
     method : {"template", "hp30", "gating"}
         Template subtraction (default), 4th-order Butterworth 30 Hz high-pass (Drake &
         Callaghan 2006) or gating with linear interpolation.
     out : ndarray, optional
         Output array (may be ``data``).
+    detect_options : dict, optional
+        Detector parameters (:data:`paraspinal.preprocessing.rpeaks.RPEAK_DEFAULTS`).
     **kwargs
         ``highpass`` (Hz, 20; None to skip, for already filtered data), ``n_template``
-        (40), ``pre_ms`` (250), ``post_ms`` (400), ``max_lag_ms`` (5), ``align_ms`` (60),
-        ``subtract_offset`` (False), ``gate_ms`` ((50, 50)), ``hp_cutoff`` (30).
+        (40), ``pre_ms`` (100), ``post_ms`` (150), ``max_lag_ms`` (5), ``align_ms`` (60),
+        ``subtract_offset`` (False), ``misfit_ratio`` (4), ``misfit_ref_ms`` (200),
+        ``gate_ms`` ((50, 50)), ``hp_cutoff`` (30).
 
     Returns
     -------
@@ -829,10 +656,13 @@ def remove_ecg_array(data: np.ndarray, sfreq: float, rpeaks: np.ndarray | None =
     y = np.array(x, dtype=np.float64, copy=True) if out is None else (out.reshape(1, -1) if was_1d else out)
     if out is not None and y is not x:
         y[...] = x
-    if rpeaks is None and method != "hp30":
-        rpeaks = detect_rpeaks_array(y, fs)
-    ecg_rows(y, range(y.shape[0]), fs, np.asarray(rpeaks if rpeaks is not None else [], dtype=np.int64),
-             method, **kwargs)
+    rows = list(range(y.shape[0]))
+    if rpeaks is None:
+        ana = rpeak_analysis(y, fs, **(detect_options or {}))
+        if not ana["ecg_present"]:
+            return y[0] if was_1d else y
+        rpeaks, rows = ana["rpeaks"], ana["ecg_rows"]
+    ecg_rows(y, rows, fs, np.asarray(rpeaks, dtype=np.int64), method, **kwargs)
     return y[0] if was_1d else y
 
 
@@ -842,10 +672,12 @@ def remove_ecg(rec: Recording, method: str = "template", *, rpeaks: np.ndarray |
                pre_ms: float = ECG_DEFAULTS["pre_ms"], post_ms: float = ECG_DEFAULTS["post_ms"],
                max_lag_ms: float = ECG_DEFAULTS["max_lag_ms"], align_ms: float = ECG_DEFAULTS["align_ms"],
                subtract_offset: bool = False, weighted: bool = True,
+               misfit_ratio: float = ECG_DEFAULTS["misfit_ratio"],
+               misfit_ref_ms: float = ECG_DEFAULTS["misfit_ref_ms"],
                gate_ms: tuple[float, float] = ECG_DEFAULTS["gate_ms"],
                hp_cutoff: float = ECG_DEFAULTS["hp_cutoff"], band: tuple[float, float] = ECG_DEFAULTS["band"],
-               report_index: bool = True) -> Recording:
-    """Remove ECG contamination from a Recording's trunk EMG channels.
+               detect_options: dict[str, Any] | None = None, report_index: bool = True) -> Recording:
+    """Remove ECG contamination from a Recording's trunk EMG channels, where there is one.
 
     Parameters
     ----------
@@ -856,8 +688,10 @@ def remove_ecg(rec: Recording, method: str = "template", *, rpeaks: np.ndarray |
         Butterworth 30 Hz high-pass (Drake & Callaghan 2006), or gating of +/- ``gate_ms``
         around each R-peak filled by linear interpolation.
     rpeaks : ndarray of int, optional
-        R-peak sample indices; detected with :func:`detect_rpeaks` (ECG lead if any, else
-        the EMG channels combined) when omitted.
+        R-peak sample indices (taken as a heart's, on every channel). When omitted they
+        are found (:func:`ecg_presence_array`; from the ECG lead if any, else from the EMG
+        channels together), the step decides whether there is an ECG at all and which
+        channels carry it, and only those channels are changed.
     source : "auto", "ecg", "emg" or list of str
         Channels for R-peak detection.
     picks : str or list of str, optional
@@ -868,8 +702,9 @@ def remove_ecg(rec: Recording, method: str = "template", *, rpeaks: np.ndarray |
     n_template : int
         Beats in the running template (default 40, centred on the beat, beat excluded).
     pre_ms, post_ms : float
-        Template window around the R-peak, ms (default 250 and 400; each beat only
-        subtracts between the midpoints of its RR intervals).
+        Template window around the R-peak, ms (default 100 and 150: after a 20 Hz
+        high-pass the P and T waves are gone; each beat only subtracts between the
+        midpoints of its RR intervals).
     max_lag_ms : float
         Cross-correlation alignment range, ms (default 5).
     align_ms : float
@@ -879,23 +714,33 @@ def remove_ecg(rec: Recording, method: str = "template", *, rpeaks: np.ndarray |
         offset is EMG, not ECG; it is still fitted so that it does not bias ``a``).
     weighted : bool
         Weight the beats of the running template by the inverse of their EMG power
-        outside the QRS (default True), so beats during strong contractions do not add
-        their EMG to the template of a quiet phase; False gives the plain mean.
+        outside the QRS (default True); False gives the plain mean.
+    misfit_ratio, misfit_ref_ms : float
+        A beat whose window still holds more than ``misfit_ratio`` (4) times the power of
+        the EMG within ``misfit_ref_ms`` (200 ms) around it after subtraction (an ectopic
+        beat of another shape) is gated; 0 turns this off.
     gate_ms : (float, float)
         Gate before/after the R-peak, ms (default 50, 50).
     hp_cutoff : float
         Cut-off of ``"hp30"``, Hz (default 30).
     band : (float, float)
         R-peak detection band, Hz.
+    detect_options : dict, optional
+        Other detector and decision parameters
+        (:data:`paraspinal.preprocessing.rpeaks.RPEAK_DEFAULTS`).
     report_index : bool
         Compute the residual-ECG index before and after (default True).
 
     Returns
     -------
     Recording
-        New Recording; the ``"ecg"`` provenance record holds the method, the number of
-        beats, the heart rate, the R-peak source and ``ecg_index_before_db`` /
-        ``ecg_index_after_db`` per channel.
+        New Recording; the ``"ecg"`` provenance record holds ``ecg_present`` and
+        ``reason`` (e.g. "no ECG found: ..."), the R-peaks (``rpeaks``, with ``inferred``
+        for the beats placed from the rhythm and ``unlike`` for beats unlike the template,
+        e.g. ectopic), heart rate and rhythm statistics, per channel
+        ``ecg_channels`` (True where the channel carries ECG and was cleaned),
+        ``template_snr`` and ``template_share``, the gated (misfit) beats, and
+        ``ecg_index_before_db`` / ``ecg_index_after_db``.
 
     References
     ----------
@@ -905,52 +750,99 @@ def remove_ecg(rec: Recording, method: str = "template", *, rpeaks: np.ndarray |
     """
     params = {"method": method, "source": source, "picks": picks, "highpass": highpass, "n_template": n_template,
               "pre_ms": pre_ms, "post_ms": post_ms, "max_lag_ms": max_lag_ms, "align_ms": align_ms,
-              "subtract_offset": subtract_offset, "weighted": weighted, "gate_ms": list(gate_ms), "hp_cutoff": hp_cutoff,
-              "band": list(band), "rpeaks_given": rpeaks is not None}
+              "subtract_offset": subtract_offset, "weighted": weighted, "misfit_ratio": misfit_ratio,
+              "misfit_ref_ms": misfit_ref_ms, "gate_ms": list(gate_ms), "hp_cutoff": hp_cutoff,
+              "band": list(band), "detect_options": dict(detect_options or {}), "rpeaks_given": rpeaks is not None}
     names = signal_channels(rec, picks)
     data = rec.raw.get_data()
     rows = rows_of(rec, names)
     res = ecg_step_rows(rec, data, rows, names, method=method, rpeaks=rpeaks, source=source, highpass=highpass,
                         n_template=n_template, pre_ms=pre_ms, post_ms=post_ms, max_lag_ms=max_lag_ms,
-                        align_ms=align_ms, subtract_offset=subtract_offset, weighted=weighted, gate_ms=gate_ms,
-                        hp_cutoff=hp_cutoff, band=band, report_index=report_index)
+                        align_ms=align_ms, subtract_offset=subtract_offset, weighted=weighted,
+                        misfit_ratio=misfit_ratio, misfit_ref_ms=misfit_ref_ms, gate_ms=gate_ms,
+                        hp_cutoff=hp_cutoff, band=band, detect_options=detect_options, report_index=report_index)
     return new_recording(rec, data, step=provenance("ecg", params, **res))
+
+
+def _find(rec: Recording, data: np.ndarray, rows: Sequence[int], source: str | Sequence[str],
+          band: tuple[float, float], detect_options: dict[str, Any] | None) -> dict[str, Any]:
+    """R-peaks, the ECG decision and the channels that carry it (rows of ``data``)."""
+    src_names = _source_channels(rec, source)
+    src_rows = rows_of(rec, src_names)
+    opts = {**dict(detect_options or {}), "band": tuple(band)}
+    unknown = set(opts) - set(RPEAK_DEFAULTS)
+    if unknown:
+        raise ParameterError(f"unknown detect_options {sorted(unknown)}", file=source_of(rec),
+                             hint=f"valid ones are {sorted(RPEAK_DEFAULTS)}")
+    same = list(src_rows) == list(rows)
+    ana = rpeak_analysis(data, rec.sfreq, rows=src_rows, check_rows=None if same else rows, **opts)
+    ana["source"] = src_names
+    if not same:  # ecg_rows are rows of data already
+        ana["ecg_rows"] = [i for i in ana["ecg_rows"] if i in set(rows)]
+    return ana
 
 
 def ecg_step_rows(rec: Recording, data: np.ndarray, rows: Sequence[int], names: Sequence[str], *,
                   method: str = "template", rpeaks: np.ndarray | None = None,
                   source: str | Sequence[str] = "auto", band: tuple[float, float] = ECG_DEFAULTS["band"],
+                  detect_options: dict[str, Any] | None = None,
                   report_index: bool = True, **kwargs: Any) -> dict[str, Any]:
     """The ECG step on rows of ``data`` (all channels of ``rec``), in place; returns provenance."""
     fs = rec.sfreq
     file = source_of(rec)
-    res: dict[str, Any] = {"channels": list(names)}
+    names = list(names)
+    res: dict[str, Any] = {"channels": names}
     if not rows:
         return res
-    need_peaks = method != "hp30" or report_index
-    src_names: list[str] = []
-    if rpeaks is None and need_peaks:
-        src_names = _source_channels(rec, source)
-        rpeaks = detect_rpeaks_array(data, fs, band=band, rows=rows_of(rec, src_names))
-    rpeaks = np.asarray(rpeaks if rpeaks is not None else [], dtype=np.int64)
-    res["rpeak_source"] = src_names if src_names else "given"
+    if rpeaks is None:
+        ana = _find(rec, data, rows, source, band, detect_options)
+        rpeaks = ana["rpeaks"]
+        res["rpeak_source"] = ana["source"]
+        for k in ("ecg_present", "reason", "heart_rate_bpm", "regular_share", "rr_change", "uniqueness",
+                  "best_share", "n_evidence", "n_inferred"):
+            res[k] = ana.get(k)
+        res["template_snr"] = dict(zip(names, ana["template_snr"]))
+        res["template_share"] = dict(zip(names, ana["template_share"]))
+        clean = [i for i in rows if i in set(ana["ecg_rows"])]
+        res["inferred"] = [int(r) for r, e in zip(rpeaks, ana["evidence"]) if not e]
+        res["unlike"] = [int(r) for r, u in zip(rpeaks, ana["unlike"]) if u]
+        if not ana["ecg_present"]:  # beat-like events that are not a heart's are not R-peaks
+            res["n_events"] = int(len(rpeaks))
+            rpeaks, res["inferred"], res["unlike"] = np.empty(0, np.int64), [], []
+    else:
+        rpeaks = np.asarray(rpeaks, dtype=np.int64)
+        res.update({"rpeak_source": "given", "ecg_present": True, "reason": "R-peaks given"})
+        clean = list(rows)
+    rpeaks = np.asarray(rpeaks, dtype=np.int64)
+    res["rpeaks"] = rpeaks.tolist()
     res["n_beats"] = int(len(rpeaks))
-    if len(rpeaks) > 1:
+    if len(rpeaks) > 1 and res.get("heart_rate_bpm") is None:
         res["heart_rate_bpm"] = float(60.0 * fs / np.median(np.diff(rpeaks)))
-    if method != "hp30" and len(rpeaks) < 3:
-        res["note"] = "fewer than 3 R-peaks found: no ECG removed"
+    clean_names = [n for n, i in zip(names, rows) if i in set(clean)]
+    res["ecg_channels"] = {n: n in clean_names for n in names}
+    if not res["ecg_present"]:
+        res["note"] = f"{res['reason']}: signal left untouched"
+        return res
+    if not clean or len(rpeaks) < 3:
+        res["note"] = "ECG found, but no channel carries it above the template SNR threshold: nothing removed"
         return res
     hp = kwargs.pop("highpass", ECG_DEFAULTS["highpass"])
     if method != "hp30" and hp is not None:
-        res["highpass"] = filter_rows(data, rows, fs, hp, None, order=4, names=names, file=file)
+        res["highpass"] = filter_rows(data, clean, fs, hp, None, order=4, names=clean_names, file=file)
     if report_index:
         # the index needs >= 20 Hz high-passed data: with highpass=None the data are taken
         # as already filtered; for hp30 a 20 Hz high-passed copy gives the "before" value
         pre = method == "hp30"
-        res["ecg_index_before_db"] = dict(zip(names, _index_rows(data, rows, fs, rpeaks, file, pre).tolist()))
-    res.update(ecg_rows(data, rows, fs, rpeaks, method, highpass=None, names=names, file=file, **kwargs))
+        res["ecg_index_before_db"] = dict(zip(clean_names, _index_rows(data, clean, fs, rpeaks, file, pre).tolist()))
+    out = ecg_rows(data, clean, fs, rpeaks, method, highpass=None, names=clean_names, file=file, **kwargs)
+    if "n_gated" in out:
+        out["n_gated"] = dict(zip(clean_names, out["n_gated"]))
+        out["gated_samples"] = dict(zip(clean_names, out["gated_samples"]))
+    if "mean_abs_lag_samples" in out:
+        out["mean_abs_lag_samples"] = dict(zip(clean_names, out["mean_abs_lag_samples"]))
+    res.update(out)
     if report_index:
-        res["ecg_index_after_db"] = dict(zip(names, _index_rows(data, rows, fs, rpeaks, file, False).tolist()))
+        res["ecg_index_after_db"] = dict(zip(clean_names, _index_rows(data, clean, fs, rpeaks, file, False).tolist()))
     return res
 
 

@@ -1,20 +1,13 @@
 """Powerline interference: detection of the mains frequency and its removal.
 
 Detection (``freq="auto"``)
-    For each candidate fundamental (default 50 and 60 Hz: a parameter, not a constant)
-    and each of its first ``n_harmonics`` harmonics below Nyquist, the *line ratio* is the
-    Welch PSD's maximum within ``tol`` Hz of the harmonic divided by the median PSD of
-    the neighbourhood ``inner``-``outer`` Hz away on both sides. A channel's score for a
-    candidate is its largest line ratio over the harmonics; the recording's score is the
-    largest over channels (hum may reach only some electrodes). Welch segments are
-    ``segment_s`` long (4 s: 0.25 Hz resolution) but shortened, not below 1 s, so that
-    there are at least 8 of them; a recording with more than ``max_segments`` (64) such
-    segments is represented by 64 non-overlapping excerpts spread evenly over it (Welch on
-    excerpts: an hour at 2 kHz costs 64 x 4 s per channel, not the whole record). The winner must reach
-    ``threshold`` (default 10, i.e. a line 10 dB above its neighbourhood) *and* beat the
-    other candidates by ``dominance`` (default 3x); otherwise the answer is ``None``
-    ("no mains line": nothing is removed). On pure noise the statistic stays below ~4
-    with 1-s segments; see ``docs/preprocessing.md``.
+    By the narrowness of the line in the quiet parts of the recording
+    (:mod:`paraspinal.preprocessing.mains`): inverse-level weighted Hann periodograms of the
+    quietest 2-s windows, a line-to-neighbourhood ratio at the first harmonics of 50 and 60
+    Hz (allowing a drift of 0.2 Hz per harmonic), and a threshold from the Gamma law of
+    the ratio for broadband noise. The answer is a frequency, or ``None`` ("no mains
+    line": nothing is removed); the provenance records per channel whether a line was
+    found, its estimated amplitude and how much was removed.
 
 Removal
     ``method="interpolation"`` (default) is spectrum interpolation after Mewett, Nazeran &
@@ -65,12 +58,11 @@ from .filters import (
     signal_channels,
     source_of,
 )
+from .mains import MAINS_DEFAULTS, detect_powerline_array, detect_rows, line_ratios_array
 
 __all__ = [
     "remove_powerline",
     "detect_powerline",
-    "detect_powerline_array",
-    "line_ratios_array",
     "notch_array",
     "interpolate_spectrum_array",
     "harmonics",
@@ -78,22 +70,17 @@ __all__ = [
     "POWERLINE_DEFAULTS",
 ]
 
-#: Defaults of detection and removal (each is a keyword parameter).
+#: Defaults of removal (each is a keyword parameter); detection defaults are
+#: :data:`paraspinal.preprocessing.mains.MAINS_DEFAULTS`, merged in here.
 POWERLINE_DEFAULTS: dict[str, Any] = {
-    "candidates": (50.0, 60.0),  # mains fundamentals in use worldwide
-    "n_harmonics": 3,  # harmonics inspected by the detector
-    "threshold": 10.0,  # line / neighbourhood PSD ratio needed to call a line
-    "dominance": 3.0,  # winner's score / runner-up's score
-    "max_segments": 64,  # longer recordings: 64 segments spread over the recording
-    "segment_s": 4.0,  # longest Welch segment (0.25 Hz resolution), shortened to keep >= 8 segments
-    "tol": 1.0,  # Hz, search half-width around a harmonic
-    "inner": 2.0,  # Hz, neighbourhood starts this far from the harmonic
-    "outer": 6.0,  # Hz, neighbourhood ends this far from the harmonic
+    **MAINS_DEFAULTS,
     "width": 1.0,  # Hz: interpolation half-width
     "notch_width": 0.3,  # Hz: notch -3 dB bandwidth (single pass)
     "neighbours": 2.0,  # Hz of neighbouring bins used by interpolation, each side
     "excess": 4.0,  # a bin within +-width is replaced only if its power exceeds this x the neighbours'
     "fft_segment_s": 64.0,  # s: longer recordings are interpolated in overlapping segments
+    "stop_width": 0.25,  # Hz: half-width of a stop band's flat bottom at the fundamental (+ max_drift x k)
+    "transition": 0.5,  # Hz: raised-cosine edge of each stop band
 }
 
 
@@ -124,182 +111,6 @@ def harmonics(freq: float, sfreq: float, max_freq: float | None = None, margin: 
 
 # ---------------------------------------------------------------------------- detection
 
-def line_ratios_array(data: np.ndarray, sfreq: float, freq: float, *,
-                      n_harmonics: int = POWERLINE_DEFAULTS["n_harmonics"],
-                      segment_s: float = POWERLINE_DEFAULTS["segment_s"],
-                      tol: float = POWERLINE_DEFAULTS["tol"],
-                      inner: float = POWERLINE_DEFAULTS["inner"],
-                      outer: float = POWERLINE_DEFAULTS["outer"]) -> np.ndarray:
-    """Line-to-neighbourhood PSD ratio at the harmonics of ``freq``, per channel.
-
-    Parameters
-    ----------
-    data : ndarray, shape (n_channels, n_samples) or (n_samples,)
-        Signals.
-    sfreq : float
-        Sampling rate in Hz.
-    freq : float
-        Fundamental in Hz.
-    n_harmonics : int
-        Harmonics inspected (those whose neighbourhood fits below Nyquist).
-    segment_s : float
-        Welch segment length in seconds (shortened to the signal length).
-    tol, inner, outer : float
-        Search half-width and neighbourhood limits in Hz.
-
-    Returns
-    -------
-    ndarray, shape (n_channels, n_used_harmonics)
-        Ratios (1 = no line); an empty second axis when no harmonic fits.
-
-    References
-    ----------
-    Welch PD (1967) IEEE Trans Audio Electroacoust 15:70-73.
-    """
-    x, _ = as_2d(data)
-    fs = check_sfreq(sfreq)
-    f, p = _welch(x, fs, segment_s)
-    return _ratios_from_spectrum(f, p, fs, freq, n_harmonics, tol, inner, outer)
-
-
-def _ratios_from_spectrum(f: np.ndarray, p: np.ndarray, fs: float, freq: float, n_harmonics: int,
-                          tol: float, inner: float, outer: float) -> np.ndarray:
-    hs = harmonics(freq, fs, margin=outer + 1.0)[:n_harmonics]
-    out = np.empty((p.shape[0], len(hs)))
-    for j, h in enumerate(hs):
-        d = np.abs(f - h)
-        line = d <= tol
-        nb = (d >= inner) & (d <= outer)
-        if not line.any() or nb.sum() < 2:
-            out[:, j] = np.nan
-            continue
-        ref = np.median(p[:, nb], axis=1)
-        out[:, j] = np.where(ref > 0, p[:, line].max(axis=1) / np.where(ref > 0, ref, 1.0), np.nan)
-    return out
-
-
-def _welch(x: np.ndarray, fs: float, segment_s: float, rows: Sequence[int] | None = None,
-           max_segments: int | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Welch PSD row by row (bounded memory on long recordings).
-
-    With ``max_segments``, long recordings are represented by that many non-overlapping
-    segments spread evenly over the whole recording (the mains line is stationary enough
-    that a sample of the recording finds it; this keeps detection cheap on hour-long data).
-    """
-    rows = list(range(x.shape[0]) if rows is None else rows)
-    n = x.shape[-1]
-    nper = int(min(n, max(16, round(segment_s * fs))))
-    f = np.fft.rfftfreq(nper, 1.0 / fs)
-    ps: list[np.ndarray | None] = [None] * len(rows)
-    if max_segments is not None and n // nper > max_segments:
-        # excerpts: max_segments segments spread evenly over the recording
-        starts = np.linspace(0, n - nper, max_segments).astype(np.int64)
-        win = signal.get_window("hann", nper)
-        scale = 1.0 / (fs * np.sum(win ** 2))
-
-        def one(j: int) -> None:
-            seg = np.lib.stride_tricks.sliding_window_view(x[rows[j]], nper)[starts]
-            seg = (seg - seg.mean(axis=1, keepdims=True)) * win
-            X = sfft.rfft(seg, axis=1)
-            p = np.mean(X.real ** 2 + X.imag ** 2, axis=0) * scale
-            p[1:-1 if nper % 2 == 0 else None] *= 2
-            ps[j] = p
-
-        from .filters import run_rows
-
-        run_rows(one, range(len(rows)), None, n)
-    else:
-        for j, i in enumerate(rows):
-            f, ps[j] = signal.welch(x[i], fs=fs, nperseg=nper, detrend="constant")
-    return f, (np.stack(ps) if ps else np.empty((0, len(f))))
-
-
-def detect_powerline_array(data: np.ndarray, sfreq: float, *,
-                           candidates: Sequence[float] = POWERLINE_DEFAULTS["candidates"],
-                           n_harmonics: int = POWERLINE_DEFAULTS["n_harmonics"],
-                           threshold: float = POWERLINE_DEFAULTS["threshold"],
-                           dominance: float = POWERLINE_DEFAULTS["dominance"],
-                           segment_s: float = POWERLINE_DEFAULTS["segment_s"],
-                           tol: float = POWERLINE_DEFAULTS["tol"],
-                           inner: float = POWERLINE_DEFAULTS["inner"],
-                           outer: float = POWERLINE_DEFAULTS["outer"]) -> dict[str, Any]:
-    """Detect the mains frequency from the spectrum.
-
-    Parameters
-    ----------
-    data : ndarray, shape (n_channels, n_samples) or (n_samples,)
-        Signals (raw or band-passed).
-    sfreq : float
-        Sampling rate in Hz.
-    candidates : sequence of float
-        Candidate fundamentals in Hz (default 50 and 60).
-    n_harmonics : int
-        Harmonics inspected per candidate (default 3: 50/100/150 vs 60/120/180 Hz).
-    threshold : float
-        Line ratio needed to call a line (default 10 = 10 dB).
-    dominance : float
-        The winner's score must exceed every other candidate's by this factor.
-    segment_s, tol, inner, outer : float
-        Welch segment (s) and the line/neighbourhood limits (Hz); see
-        :func:`line_ratios_array`.
-
-    Returns
-    -------
-    dict
-        ``frequency`` (float, or None when no line is present), ``scores`` (candidate ->
-        recording score), ``channel_scores`` (candidate -> list per channel),
-        ``threshold``, ``dominance``.
-
-    References
-    ----------
-    Welch PD (1967) IEEE Trans Audio Electroacoust 15:70-73.
-    """
-    x, _ = as_2d(data)
-    return _detect_rows(x, None, check_sfreq(sfreq), candidates=candidates, n_harmonics=n_harmonics,
-                        threshold=threshold, dominance=dominance, segment_s=segment_s, tol=tol,
-                        inner=inner, outer=outer)
-
-
-def _detect_rows(x: np.ndarray, rows: Sequence[int] | None, fs: float, *, candidates, n_harmonics,
-                 threshold, dominance, segment_s, max_segments=POWERLINE_DEFAULTS["max_segments"],
-                 tol=POWERLINE_DEFAULTS["tol"],
-                 inner=POWERLINE_DEFAULTS["inner"], outer=POWERLINE_DEFAULTS["outer"],
-                 gain: Any = None) -> dict[str, Any]:
-    """Detection on rows of ``x``; ``gain(f)``, if given, is a zero-phase filter's magnitude
-    applied to the spectrum (the PSD is multiplied by ``gain(f)**2``), so raw data can be
-    scored as if already filtered."""
-    if not len(candidates):
-        raise ParameterError("powerline detection needs at least one candidate frequency")
-    # long segments sharpen the line; keep >= 8 segments (down to 1 s) so the noise averages
-    seg = min(float(segment_s), max(1.0, x.shape[-1] / fs / 8.0))
-    spec = _welch(x, fs, seg, rows, max_segments)  # each segment's mean is removed
-    if gain is not None:
-        spec = (spec[0], spec[1] * (np.asarray(gain(spec[0])) ** 2)[np.newaxis, :])
-    n_rows = spec[1].shape[0]
-    ch_scores: dict[float, np.ndarray] = {}
-    for c in candidates:
-        r = _ratios_from_spectrum(spec[0], spec[1], fs, c, n_harmonics, tol, inner, outer)
-        with np.errstate(all="ignore"):
-            ch_scores[float(c)] = (np.nanmax(np.where(np.isfinite(r), r, -np.inf), axis=1)
-                                   if r.shape[1] else np.full(n_rows, np.nan))
-        ch_scores[float(c)][~np.isfinite(ch_scores[float(c)])] = np.nan
-    scores = {c: (float(np.nanmax(s)) if np.isfinite(s).any() else float("nan")) for c, s in ch_scores.items()}
-    finite = {c: s for c, s in scores.items() if np.isfinite(s)}
-    found = None
-    if finite:
-        best = max(finite, key=finite.get)
-        others = [s for c, s in finite.items() if c != best]
-        if finite[best] >= threshold and all(finite[best] >= dominance * max(o, 1e-12) for o in others):
-            found = best
-    return {
-        "frequency": found,
-        "scores": scores,
-        "channel_scores": {c: s.tolist() for c, s in ch_scores.items()},
-        "threshold": threshold,
-        "dominance": dominance,
-    }
-
-
 def detect_powerline(rec: Recording, *, picks: str | Iterable[str] | None = None,
                      **kwargs: Any) -> dict[str, Any]:
     """Detect the mains frequency of a Recording's EMG channels.
@@ -310,12 +121,18 @@ def detect_powerline(rec: Recording, *, picks: str | Iterable[str] | None = None
     picks : str or list of str, optional
         Channels inspected (default all EMG).
     **kwargs
-        Passed to :func:`detect_powerline_array`.
+        Passed to :func:`~paraspinal.preprocessing.mains.detect_powerline_array`.
 
     Returns
     -------
     dict
-        As :func:`detect_powerline_array`, plus ``channels``.
+        As :func:`~paraspinal.preprocessing.mains.detect_powerline_array` (amplitudes in
+        uV), plus ``channels``.
+
+    References
+    ----------
+    Welch PD (1967) IEEE Trans Audio Electroacoust 15:70-73; Thomson DJ (1982) Proc IEEE
+    70:1055-1096.
     """
     names = signal_channels(rec, picks)
     if not names:
@@ -492,12 +309,15 @@ def _line_plans(L: int, fs: float, hs: np.ndarray, width: float,
     return plans
 
 
-def _interpolate_lines(X: np.ndarray, plans: list, excess: float = POWERLINE_DEFAULTS["excess"]) -> None:
+def _interpolate_lines(X: np.ndarray, plans: list, excess: float = POWERLINE_DEFAULTS["excess"]) -> np.ndarray:
     """Spectrum interpolation (Mewett et al. 2001) of the rows of ``X`` in place.
 
     Within each harmonic's band only the bins whose power exceeds ``excess`` times the
     interpolated neighbour power are replaced (``excess <= 0``: every bin of the band).
+    Returns, per row, ``sum |X_k - X'_k|**2`` over the replaced bins (the removed part's
+    one-sided spectral energy).
     """
+    removed = np.zeros(X.shape[0])
     for left, right, centre, wgt in plans:
         xl = X[:, left]
         xr = X[:, right]
@@ -509,7 +329,49 @@ def _interpolate_lines(X: np.ndarray, plans: list, excess: float = POWERLINE_DEF
         new = np.where(a > 0, c * (mag / np.where(a > 0, a, 1.0)), mag)
         if excess > 0:
             new = np.where(a * a > excess * mag * mag, new, c)
+        d = c - new
+        removed += np.sum(d.real ** 2 + d.imag ** 2, axis=1)
         X[:, centre] = new
+    return removed
+
+
+def _layout(n: int, fs: float, segment_s: float, P: int) -> tuple[int, int, int, int, int]:
+    """Segment grid of ``spectral_rows``: segment length, margin, kept length, hop, number.
+
+    A record that fits in one segment is transformed whole (circularly, after removing the
+    end-joining line); otherwise segments of about ``segment_s`` with margins ``P`` on both
+    sides, consecutive kept parts overlapping by ``P``.
+    """
+    n_seg = sfft.next_fast_len(max(int(round(segment_s * fs)), 8 * (3 * P)), real=True)
+    if n <= n_seg - 2 * P:
+        return n, 0, n, n, 1
+    V = n_seg - 2 * P
+    hop = V - P
+    return n_seg, P, V, hop, 1 + int(math.ceil(max(n - V, 0) / hop))
+
+
+def _stop_gains(freqs: np.ndarray, rows: Sequence[int], stopbands: Mapping[int, Sequence[float]], f0: float,
+                stop_width: float, max_drift: float, transition: float) -> dict[int, Any]:
+    """Per row: (bins touched, their gain) of its stop bands, shared by rows with the same harmonics."""
+    cache: dict[tuple, tuple[np.ndarray, np.ndarray] | None] = {}
+    out = {}
+    for i in rows:
+        key = tuple(sorted(float(h) for h in stopbands.get(i, ())))
+        if key not in cache:
+            g = stopband_gain(freqs, key, f0, stop_width=stop_width, max_drift=max_drift,
+                              transition=transition) if key else np.ones(len(freqs))
+            idx = np.flatnonzero(g < 1.0)
+            cache[key] = (idx, g[idx]) if len(idx) else None
+        out[i] = cache[key]
+    return out
+
+
+def _stop(X: np.ndarray, idx: np.ndarray, g: np.ndarray) -> np.ndarray:
+    """Multiply the bins ``idx`` of the rows of ``X`` by ``g`` in place; returns the removed energy per row."""
+    c = X[:, idx]
+    d = c * (1.0 - g)[np.newaxis, :]
+    X[:, idx] = c - d
+    return np.sum(d.real ** 2 + d.imag ** 2, axis=1)
 
 
 def _read_virtual(x: np.ndarray, E: int, a: int, out: np.ndarray) -> None:
@@ -537,6 +399,48 @@ def _read_virtual(x: np.ndarray, E: int, a: int, out: np.ndarray) -> None:
         out[lo - a:hi - a] = 2.0 * x[n - 1] - x[n - 2 - j]
 
 
+def stopband_gain(freqs: np.ndarray, centres: Sequence[float], f0: float, *,
+                  stop_width: float = POWERLINE_DEFAULTS["stop_width"],
+                  max_drift: float = POWERLINE_DEFAULTS["max_drift"],
+                  transition: float = POWERLINE_DEFAULTS["transition"]) -> np.ndarray:
+    """Zero-phase magnitude of the mains stop bands at ``centres`` (harmonics of ``f0``).
+
+    Around each centre ``h = k f0`` the gain is 0 within ``a_k = stop_width + k max_drift``
+    Hz (the band a line drifting by ``max_drift`` Hz at the fundamental sweeps), rises as a
+    raised cosine, ``sin**2``, over the next ``transition`` Hz and is 1 beyond.
+
+    Parameters
+    ----------
+    freqs : ndarray
+        Frequencies in Hz.
+    centres : sequence of float
+        Harmonics to stop, Hz.
+    f0 : float
+        Fundamental in Hz (gives the harmonic number of each centre).
+    stop_width, max_drift, transition : float
+        Hz (defaults 0.25, 0.2 and 0.5).
+
+    Returns
+    -------
+    ndarray
+        Gain in [0, 1], same shape as ``freqs``.
+
+    References
+    ----------
+    Oppenheim AV, Schafer RW (2010). Discrete-Time Signal Processing, 3rd ed., section 7.5
+    (frequency-domain filter design with smooth transition bands); Mewett DT, Reynolds KJ,
+    Nazeran H (2004) Med Biol Eng Comput 42:524-531 (notch filtering of mains in EMG).
+    """
+    g = np.ones(np.shape(freqs))
+    for h in centres:
+        k = max(int(round(h / f0)), 1)
+        a = stop_width + max_drift * k
+        d = np.abs(np.asarray(freqs) - h)
+        u = np.clip((d - a) / transition, 0.0, 1.0)
+        g *= np.where(d <= a, 0.0, np.sin(0.5 * np.pi * u) ** 2)
+    return g
+
+
 def spectral_rows(data: np.ndarray, rows: Sequence[int], sfreq: float, *,
                   low: float | None = None, high: float | None = None, order: int = 4,
                   padlen: int | None = None, pad_periods: float = 3.0,
@@ -545,9 +449,17 @@ def spectral_rows(data: np.ndarray, rows: Sequence[int], sfreq: float, *,
                   neighbours: float = POWERLINE_DEFAULTS["neighbours"],
                   segment_s: float = POWERLINE_DEFAULTS["fft_segment_s"],
                   excess: float = POWERLINE_DEFAULTS["excess"],
+                  stopbands: Mapping[int, Sequence[float]] | None = None,
+                  stop_width: float = POWERLINE_DEFAULTS["stop_width"],
+                  max_drift: float = POWERLINE_DEFAULTS["max_drift"],
+                  transition: float = POWERLINE_DEFAULTS["transition"],
                   workers: int | None = None, names: Sequence[str] | None = None,
                   file: str | None = None) -> dict[str, Any]:
-    """Zero-phase band-pass and spectrum interpolation of rows of ``data`` in one FFT pass, in place.
+    """Zero-phase band-pass and mains removal of rows of ``data`` in one FFT pass, in place.
+
+    The mains part is spectrum interpolation at the harmonics of ``line_freq``, or, with
+    ``stopbands`` (row -> harmonics in Hz), the zero-phase stop bands of
+    :func:`stopband_gain` at those harmonics of ``line_freq`` (the default method).
 
     Parameters
     ----------
@@ -573,6 +485,10 @@ def spectral_rows(data: np.ndarray, rows: Sequence[int], sfreq: float, *,
         (None: no interpolation).
     max_freq, width, neighbours, excess : float
         As :func:`interpolate_spectrum_array`.
+    stopbands : mapping of int to sequence of float, optional
+        Per row, the harmonics to stop (empty: none); replaces interpolation.
+    stop_width, max_drift, transition : float
+        Stop-band shape (:func:`stopband_gain`).
     segment_s : float
         Longer recordings are processed in overlapping segments of about this many
         seconds (default 64 s).
@@ -646,30 +562,34 @@ def spectral_rows(data: np.ndarray, rows: Sequence[int], sfreq: float, *,
     else:
         settle = 0
     hs = np.empty(0)
-    if line_freq is not None:
+    stop = stopbands is not None and line_freq is not None
+    if stop:
+        if stop_width < 0 or max_drift < 0 or transition <= 0:
+            raise ParameterError("stop_width and max_drift must be >= 0 and transition > 0", file=file)
+        if not any(len(stopbands.get(i, ())) for i in rows):
+            stop = False
+    elif line_freq is not None:
         if width <= 0 or neighbours <= 0:
             raise ParameterError(f"width and neighbours must be positive, got {width}, {neighbours}", file=file)
         hs = harmonics(float(line_freq), fs, max_freq, margin=width + neighbours)
-    if not rows or (not filt and not len(hs)):
-        return {"implementation": "none"}
+    if not rows or (not filt and not len(hs) and not stop):
+        return {"implementation": "none", "removed_rms": [0.0] * len(rows)}
     P = max(settle, int(math.ceil(fs)), E)  # margin discarded on each side of a segment (>= 1 s)
+    if stop:  # the stop bands' impulse response lasts about 1 / transition: 2 of those
+        P = max(P, int(math.ceil(2.0 * fs / transition)))
     O = P  # cross-fade length
-    n_seg = sfft.next_fast_len(max(int(round(segment_s * fs)), 8 * (3 * P)), real=True)
-    if n <= n_seg - 2 * P:  # one segment: the whole record, circular, after removing the end-joining line
-        n_seg = n
-        P_, V, hop, K = 0, n, n, 1
-    else:
-        P_ = P
-        V = n_seg - 2 * P
-        hop = V - O
-        K = 1 + int(math.ceil(max(n - V, 0) / hop))
+    n_seg, P_, V, hop, K = _layout(n, fs, segment_s, P)
     freqs = sfft.rfftfreq(n_seg, 1.0 / fs)
     gain = zero_phase_response(freqs, fs, low, high, order) if filt else None
     plans = _line_plans(n_seg, fs, hs, width, neighbours) if len(hs) else []
+    stop_gain = (_stop_gains(freqs, rows, stopbands, float(line_freq), stop_width, max_drift, transition)
+                 if stop else {})
     ramp = np.sin(0.5 * np.pi * (np.arange(O) + 0.5) / O) ** 2 if K > 1 else None
     batch = max(1, (1 << 19) // n_seg)
 
     keep_line = not (filt and low is not None)  # a high-pass edge removes a straight line exactly
+
+    removed_rms = dict.fromkeys(rows, 0.0)
 
     def one(i: int) -> None:
         x = data[i]
@@ -678,8 +598,10 @@ def spectral_rows(data: np.ndarray, rows: Sequence[int], sfreq: float, *,
             X = sfft.rfft((x - ramp_)[np.newaxis, :], axis=-1)
             if gain is not None:
                 X *= gain
-            if plans:
-                _interpolate_lines(X, plans, excess)
+            if plans:  # removed power: two-sided energy 2 sum |dX|^2 / n, over n samples
+                removed_rms[i] = math.sqrt(2.0 * float(_interpolate_lines(X, plans, excess)[0]) / n / n)
+            elif stop_gain.get(i) is not None:
+                removed_rms[i] = math.sqrt(2.0 * float(_stop(X, *stop_gain[i])[0]) / n / n)
             x[:] = sfft.irfft(X, n, axis=-1)[0]
             if keep_line:
                 x += ramp_
@@ -687,6 +609,7 @@ def spectral_rows(data: np.ndarray, rows: Sequence[int], sfreq: float, *,
         F = np.empty((min(batch, K), n_seg))
         _read_virtual(x, E, E - P_, F[0])
         k = 0
+        energy = 0.0
         while k < K:
             nb = min(batch, K - k)
             for j in range(1, nb):
@@ -694,8 +617,10 @@ def spectral_rows(data: np.ndarray, rows: Sequence[int], sfreq: float, *,
             X = sfft.rfft(F[:nb], axis=-1)
             if gain is not None:
                 X *= gain
-            if plans:
-                _interpolate_lines(X, plans, excess)
+            if plans:  # mean power removed per segment, averaged over segments
+                energy += float(np.sum(_interpolate_lines(X, plans, excess))) * 2.0 / n_seg / n_seg
+            elif stop_gain.get(i) is not None:
+                energy += float(np.sum(_stop(X, *stop_gain[i]))) * 2.0 / n_seg / n_seg
             Y = sfft.irfft(X, n_seg, axis=-1)
             del X
             if k + nb < K:  # read the next frame before this batch overwrites its start
@@ -719,17 +644,19 @@ def spectral_rows(data: np.ndarray, rows: Sequence[int], sfreq: float, *,
                     x[c + t0:c + m] = y[t0:m] * ramp[::-1][:m - t0]
             del Y
             k += nb
+        removed_rms[i] = math.sqrt(energy / K)
 
     run_rows(one, rows, workers, n)
     return {"implementation": "FFT zero-phase (overlap-save segments)" if K > 1 else "FFT zero-phase (whole record)",
             "segment_samples": int(n_seg), "n_segments": int(K), "margin_samples": int(P_),
-            "crossfade_samples": int(O) if K > 1 else 0, "padlen": int(E)}
+            "crossfade_samples": int(O) if K > 1 else 0, "padlen": int(E),
+            "removed_rms": [removed_rms[i] for i in rows]}
 
 
 # ---------------------------------------------------------------------------- Recording form
 
 def remove_powerline(rec: Recording, freq: float | str | None = "auto", *,
-                     method: str = "interpolation", max_freq: float | None = None,
+                     method: str = "stopband", max_freq: float | None = None,
                      width: float = POWERLINE_DEFAULTS["width"],
                      neighbours: float = POWERLINE_DEFAULTS["neighbours"],
                      notch_width: float = POWERLINE_DEFAULTS["notch_width"],
@@ -739,7 +666,12 @@ def remove_powerline(rec: Recording, freq: float | str | None = "auto", *,
                      threshold: float = POWERLINE_DEFAULTS["threshold"],
                      dominance: float = POWERLINE_DEFAULTS["dominance"],
                      n_harmonics: int = POWERLINE_DEFAULTS["n_harmonics"],
-                     segment_s: float = POWERLINE_DEFAULTS["segment_s"]) -> Recording:
+                     window_s: float = POWERLINE_DEFAULTS["window_s"],
+                     false_alarm: float = POWERLINE_DEFAULTS["false_alarm"],
+                     max_drift: float = POWERLINE_DEFAULTS["max_drift"],
+                     stop_width: float = POWERLINE_DEFAULTS["stop_width"],
+                     transition: float = POWERLINE_DEFAULTS["transition"],
+                     detect_options: Mapping[str, Any] | None = None) -> Recording:
     """Remove powerline interference (fundamental and harmonics) from EMG channels.
 
     Parameters
@@ -747,13 +679,19 @@ def remove_powerline(rec: Recording, freq: float | str | None = "auto", *,
     rec : Recording
         Input (not modified).
     freq : float, "auto", "none" or None
-        Mains fundamental in Hz; ``"auto"`` (default) detects it from the spectrum
-        (:func:`detect_powerline_array`) and does nothing when no line is found;
-        ``"none"``/None does nothing.
-    method : {"interpolation", "notch"}
-        Spectrum interpolation (default; Mewett et al. 2001) or zero-phase IIR notches.
+        Mains fundamental in Hz; ``"auto"`` (default) detects it by the narrowness of the
+        line in the quiet windows (:func:`~paraspinal.preprocessing.mains.detect_powerline_array`)
+        and does nothing when no line is found; ``"none"``/None does nothing.
+    method : {"stopband", "interpolation", "notch"}
+        ``"stopband"`` (default): zero-phase stop bands (:func:`stopband_gain`), as wide as
+        the drift of the line, at the harmonics where a line stands out on each channel;
+        ``"interpolation"``: spectrum interpolation (Mewett et al. 2001) at every
+        harmonic; ``"notch"``: zero-phase IIR notches at every harmonic.
     max_freq : float, optional
         Highest harmonic removed (default Nyquist).
+    stop_width, transition : float
+        Hz; half-width of a stop band's flat bottom at the fundamental (default 0.25 Hz,
+        plus ``max_drift`` per harmonic number) and its raised-cosine edge (0.5 Hz).
     width : float
         Hz; interpolation half-width (default 1 Hz).
     notch_width : float
@@ -767,39 +705,46 @@ def remove_powerline(rec: Recording, freq: float | str | None = "auto", *,
         Channels (default all EMG).
     include_ecg : bool
         Also treat ECG channels.
-    candidates, threshold, dominance, n_harmonics, segment_s
-        Detection parameters (see :func:`detect_powerline_array`).
+    candidates, threshold, dominance, n_harmonics, window_s, false_alarm, max_drift
+        Detection parameters (defaults in :data:`~paraspinal.preprocessing.mains.MAINS_DEFAULTS`).
+    detect_options : mapping, optional
+        Other detection parameters (``max_windows``, ``gap``, ``neighbourhood``,
+        ``level_band``).
 
     Returns
     -------
     Recording
         New Recording; the ``"powerline"`` provenance record says which frequency was
-        used (``result.frequency``: a number, or None for "none") and, for ``"auto"``,
-        the detection scores.
+        used (``result.frequency``: a number, or None for "none"), per channel whether a
+        line was found (``detected``), the line amplitude estimated in the quiet windows
+        (``line_uv``, uV per harmonic) and the RMS removed (``removed_uv``), and for
+        ``"auto"`` the detection statistics (``detection``).
 
     References
     ----------
-    Mewett DT, Nazeran H, Reynolds KJ (2001) Proc IEEE EMBS 23:2190-2193.
+    Mewett DT, Nazeran H, Reynolds KJ (2001) Proc IEEE EMBS 23:2190-2193; Thomson DJ
+    (1982) Proc IEEE 70:1055-1096.
     """
     params = {"freq": freq, "method": method, "max_freq": max_freq, "width": width,
               "neighbours": neighbours, "notch_width": notch_width, "excess": excess, "picks": picks,
               "include_ecg": include_ecg,
               "candidates": list(candidates), "threshold": threshold, "dominance": dominance,
-              "n_harmonics": n_harmonics, "segment_s": segment_s}
+              "n_harmonics": n_harmonics, "window_s": window_s, "false_alarm": false_alarm,
+              "max_drift": max_drift, "stop_width": stop_width, "transition": transition,
+              "detect_options": dict(detect_options or {})}
     names = signal_channels(rec, picks, include_ecg)
     data = rec.raw.get_data()
     rows = rows_of(rec, names)
     res = powerline_rows(data, rows, rec.sfreq, freq, method=method, max_freq=max_freq, width=width,
                          neighbours=neighbours, notch_width=notch_width, excess=excess, candidates=candidates,
-                         threshold=threshold,
-                         dominance=dominance, n_harmonics=n_harmonics, segment_s=segment_s,
-                         file=source_of(rec))
-    res["channels"] = names
+                         threshold=threshold, dominance=dominance, n_harmonics=n_harmonics, window_s=window_s,
+                         false_alarm=false_alarm, max_drift=max_drift, stop_width=stop_width,
+                         transition=transition, detect_options=detect_options, file=source_of(rec), names=names)
     return new_recording(rec, data, step=provenance("powerline", params, **res))
 
 
 def powerline_rows(data: np.ndarray, rows: Sequence[int], sfreq: float, freq: float | str | None = "auto", *,
-                   method: str = "interpolation", max_freq: float | None = None,
+                   method: str = "stopband", max_freq: float | None = None,
                    width: float = POWERLINE_DEFAULTS["width"],
                    neighbours: float = POWERLINE_DEFAULTS["neighbours"],
                    notch_width: float = POWERLINE_DEFAULTS["notch_width"],
@@ -808,13 +753,20 @@ def powerline_rows(data: np.ndarray, rows: Sequence[int], sfreq: float, freq: fl
                    threshold: float = POWERLINE_DEFAULTS["threshold"],
                    dominance: float = POWERLINE_DEFAULTS["dominance"],
                    n_harmonics: int = POWERLINE_DEFAULTS["n_harmonics"],
-                   segment_s: float = POWERLINE_DEFAULTS["segment_s"],
+                   window_s: float = POWERLINE_DEFAULTS["window_s"],
+                   false_alarm: float = POWERLINE_DEFAULTS["false_alarm"],
+                   max_drift: float = POWERLINE_DEFAULTS["max_drift"],
+                   stop_width: float = POWERLINE_DEFAULTS["stop_width"],
+                   transition: float = POWERLINE_DEFAULTS["transition"],
+                   detect_options: Mapping[str, Any] | None = None,
                    file: str | None = None, bandpass: Mapping[str, Any] | None = None,
-                   names: Sequence[str] | None = None) -> dict[str, Any]:
+                   names: Sequence[str] | None = None, scale: float = 1e6) -> dict[str, Any]:
     """Detect (optionally) and remove mains interference in rows of ``data``, in place.
 
-    Parameters as :func:`remove_powerline`; returns the provenance result
-    (``frequency``, ``harmonics``, ``detection``).
+    Parameters as :func:`remove_powerline`; ``scale`` converts the data unit to uV (the
+    data of a Recording are in volts: 1e6). Returns the provenance result
+    (``frequency``, ``harmonics``, ``channels``, ``detected``, ``line_uv``,
+    ``removed_uv``, ``detection``).
 
     ``bandpass`` (a mapping with ``low``, ``high`` and optionally ``order``, ``padlen``,
     ``pad_periods``) fuses a zero-phase band-pass into the same FFT pass
@@ -826,8 +778,8 @@ def powerline_rows(data: np.ndarray, rows: Sequence[int], sfreq: float, freq: fl
     within about ``padlen`` samples of the ends (edge padding differs from
     :func:`scipy.signal.sosfiltfilt`'s).
     """
-    if bandpass is not None and method != "interpolation":
-        raise ParameterError("a band-pass can only be fused with spectrum interpolation", file=file)
+    if bandpass is not None and method not in ("interpolation", "stopband"):
+        raise ParameterError("a band-pass can only be fused with spectrum interpolation or stop bands", file=file)
     bp = None
     if bandpass is not None:
         from .filters import zero_phase_response
@@ -840,17 +792,28 @@ def powerline_rows(data: np.ndarray, rows: Sequence[int], sfreq: float, freq: fl
             return zero_phase_response(f, sfreq, bp["low"], bp["high"], bp["order"])
     else:
         gain = None
-    if method not in ("interpolation", "notch"):
+    if method not in ("stopband", "interpolation", "notch"):
         raise ParameterError(f"unknown powerline method {method!r}", file=file,
-                             hint="use 'interpolation' or 'notch'")
+                             hint="use 'stopband' (default), 'interpolation' or 'notch'")
     detection = None
+    opts = {**{k: MAINS_DEFAULTS[k] for k in ("max_windows", "gap", "neighbourhood", "level_band")},
+            **dict(detect_options or {})}
+    bad = set(opts) - set(MAINS_DEFAULTS)
+    if bad:
+        raise ParameterError(f"unknown detect_options {sorted(bad)}", file=file,
+                             hint=f"valid ones are {sorted(MAINS_DEFAULTS)}")
+
+    def detect(given: float | None) -> dict[str, Any]:
+        return detect_rows(data, rows, sfreq, candidates=candidates, threshold=threshold, dominance=dominance,
+                           n_harmonics=n_harmonics, window_s=window_s, false_alarm=false_alarm,
+                           max_drift=max_drift, gain=gain, scale=scale, given=given, max_freq=max_freq,
+                           file=file, **opts)
+
     if isinstance(freq, str):
         key = freq.lower()
         if key == "auto":
             if rows:
-                detection = _detect_rows(data, rows, sfreq, candidates=candidates, threshold=threshold,
-                                         dominance=dominance, n_harmonics=n_harmonics, segment_s=segment_s,
-                                         gain=gain)
+                detection = detect(None)
                 f0 = detection["frequency"]
             else:
                 f0 = None
@@ -866,34 +829,86 @@ def powerline_rows(data: np.ndarray, rows: Sequence[int], sfreq: float, freq: fl
         if not np.isfinite(f0) or f0 <= 0 or f0 >= sfreq / 2:
             raise ParameterError(f"powerline frequency {freq} Hz must be between 0 and Nyquist "
                                  f"({sfreq / 2:g} Hz)", file=file)
-    result: dict[str, Any] = {"frequency": f0}
+    if detection is None and f0 is not None and rows and method == "stopband":
+        detection = detect(f0)  # which harmonics stand out on which channel
+    stopbands = None
+    if method == "stopband" and f0 is not None and detection is not None:
+        lines = detection.get("line_harmonics") or [[] for _ in rows]
+        forced = not (isinstance(freq, str) and freq.lower() == "auto")
+        top = sfreq / 2.0 if max_freq is None else min(float(max_freq), sfreq / 2.0)
+        stopbands = {}
+        for j, i in enumerate(rows):
+            hs_j = sorted(set(lines[j]) | ({f0} if forced or detection["detected"][j] else set()))
+            stopbands[i] = [h for h in hs_j if h + stop_width + max_drift * round(h / f0) + transition < top]
+    result: dict[str, Any] = {"frequency": f0, "method": method}
     if detection is not None:
-        result["detection"] = {"scores": detection["scores"], "threshold": threshold,
-                               "dominance": dominance}
+        result["detection"] = {k: detection[k] for k in (
+            "scores", "threshold", "dominance", "false_alarm", "channel_scores", "channel_thresholds",
+            "harmonic_scores", "n_windows", "window_s", "effective_windows")}
+    removed = None
     if bp is not None:
         from .filters import design_cutoffs
 
         impl = spectral_rows(data, rows, sfreq, low=bp["low"], high=bp["high"], order=bp["order"],
                              padlen=bp["padlen"], pad_periods=bp["pad_periods"], line_freq=f0, max_freq=max_freq,
-                             width=width, neighbours=neighbours, excess=excess, names=names, file=file)
+                             width=width, neighbours=neighbours, excess=excess, stopbands=stopbands,
+                             stop_width=stop_width, max_drift=max_drift, transition=transition,
+                             names=names, file=file)
         lo_d, hi_d = design_cutoffs(sfreq, bp["low"], bp["high"], bp["order"])
         result["bandpass"] = {"padlen": impl.get("padlen"), "zero_phase": True, "order_per_edge": bp["order"],
                               "design_cutoffs_hz": [lo_d, hi_d], "gain_at_cutoff_db": -3.01,
                               "implementation": impl.get("implementation", "") + ", fused with powerline",
                               "segment_samples": impl.get("segment_samples")}
+        removed = impl.pop("removed_rms", None)
         result["implementation"] = impl
-        result["harmonics"] = ([] if f0 is None else
-                               harmonics(f0, sfreq, max_freq, margin=width + neighbours).tolist())
-        return result
-    if f0 is None or not rows:
+        result["harmonics"] = _harmonics_used(f0, sfreq, max_freq, width + neighbours, stopbands)
+    elif f0 is None or not rows:
         result["harmonics"] = []
-        return result
-    if method == "interpolation":
-        result["implementation"] = spectral_rows(data, rows, sfreq, line_freq=f0, max_freq=max_freq, width=width,
-                                                 neighbours=neighbours, excess=excess, file=file)
     else:
-        for i in rows:
-            notch_array(data[i], sfreq, f0, max_freq=max_freq, width=notch_width, out=data[i])
-    margin = width + neighbours if method == "interpolation" else notch_width
-    result["harmonics"] = harmonics(f0, sfreq, max_freq, margin=margin).tolist()
+        if method in ("interpolation", "stopband"):
+            impl = spectral_rows(data, rows, sfreq, line_freq=f0, max_freq=max_freq, width=width,
+                                 neighbours=neighbours, excess=excess, stopbands=stopbands, stop_width=stop_width,
+                                 max_drift=max_drift, transition=transition, file=file)
+            removed = impl.pop("removed_rms", None)
+            result["implementation"] = impl
+        else:
+            removed = []
+            for i in rows:
+                before = data[i].copy()
+                notch_array(data[i], sfreq, f0, max_freq=max_freq, width=notch_width, out=data[i])
+                before -= data[i]
+                removed.append(float(np.sqrt(np.mean(before * before))))
+        margin = width + neighbours if method == "interpolation" else notch_width
+        result["harmonics"] = _harmonics_used(f0, sfreq, max_freq, margin, stopbands)
+    result.update(_per_channel(detection, f0, rows, names, removed, scale, stopbands))
     return result
+
+
+def _harmonics_used(f0: float | None, sfreq: float, max_freq: float | None, margin: float,
+                    stopbands: Mapping[int, Sequence[float]] | None) -> list[float]:
+    if f0 is None:
+        return []
+    if stopbands is not None:
+        return sorted({float(h) for hs in stopbands.values() for h in hs})
+    return harmonics(f0, sfreq, max_freq, margin=margin).tolist()
+
+
+def _per_channel(detection: dict[str, Any] | None, f0: float | None, rows: Sequence[int],
+                 names: Sequence[str] | None, removed: Sequence[float] | None, scale: float,
+                 stopbands: Mapping[int, Sequence[float]] | None = None) -> dict[str, Any]:
+    """Per-channel provenance: line found?, its amplitude in the quiet windows, RMS removed (uV)."""
+    labels = list(names) if names is not None else [f"row{i}" for i in rows]
+    out: dict[str, Any] = {"channels": labels}
+    if stopbands is not None:
+        out["stopped_hz"] = dict(zip(labels, [list(stopbands.get(i, [])) for i in rows]))
+    if removed is not None:
+        out["removed_uv"] = dict(zip(labels, [float(r) * scale for r in removed]))
+    else:
+        out["removed_uv"] = dict.fromkeys(labels, 0.0)
+    if detection is not None and f0 is not None:
+        out["detected"] = dict(zip(labels, detection["detected"]))
+        out["line_uv"] = {h: dict(zip(labels, v)) for h, v in detection["line_uv"].get(f0, {}).items()}
+    elif detection is not None:
+        out["detected"] = dict.fromkeys(labels, False)
+        out["note"] = "no mains line found: nothing removed"
+    return out
