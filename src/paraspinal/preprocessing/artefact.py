@@ -282,11 +282,13 @@ def _metrics(names: Sequence[str], phase: str, cycle: Any, tot: np.ndarray, line
 def _summary(table: pd.DataFrame, names: Sequence[str], o: dict[str, Any]) -> pd.DataFrame:
     """Per channel: the artefact of the reference phase (pooled) against its EMG, and the flag."""
     pooled = table[table["cycle"].isna()] if len(table) else table
+    wide = (pooled.drop_duplicates(["channel", "phase", "metric"]).set_index(["channel", "phase", "metric"])["value"]
+            .unstack("metric").reindex(columns=list(_UNITS)) if len(pooled) else None)
+    have = set(wide.index.get_level_values(0)) if wide is not None else set()
     rows = []
     for ch in names:
-        t = pooled[pooled["channel"] == ch].pivot_table(index="phase", columns="metric", values="value",
-                                                        aggfunc="first", dropna=False) if len(pooled) else pd.DataFrame()
-        t = t.reindex(columns=list(_UNITS))  # a metric that is NaN everywhere (ECG not measured) stays
+        # one row per phase; a metric that is NaN everywhere (ECG not measured) stays
+        t = wide.xs(ch, level="channel") if ch in have else pd.DataFrame()
         if not len(t):
             rows.append({"channel": ch, "reference_phase": None, "flag_fraction": o["flag_fraction"], "flag": False,
                          "quality": "unknown", "reason": "no static phase (of at least 0.5 s after trimming)"})
