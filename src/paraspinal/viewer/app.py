@@ -294,6 +294,8 @@ class BrowserWindow(QtWidgets.QMainWindow):
         self.plot = self.graphics.addPlot(row=0, col=0, viewBox=self.vb,
                                           axisItems={"bottom": self.time_axis, "left": self.channel_axis})
         self.plot.hideButtons()
+        for hidden in ("top", "right"):  # hidden, but linked: each x change would re-layout their SI label
+            self.plot.getAxis(hidden).enableAutoSIPrefix(False)
         self.vb.setLimits(xMin=0.0, xMax=self.duration, minXRange=10.0 / self.sfreq, maxXRange=self.duration)
         self.vb.disableAutoRange()
         self.traces = TraceLayer(self.vb, self.sfreq)
@@ -554,12 +556,14 @@ class BrowserWindow(QtWidgets.QMainWindow):
         return dock
 
     def _baselines(self, sig: _Signals, dec: Any, rows: list[int]) -> np.ndarray:
-        """Per row the median of the bins' mid-points (raw samples: of the samples) in view."""
-        shape = dec.lo.shape
-        if self._mid.size < dec.lo.size:
-            self._mid = np.empty(dec.lo.size, dtype=np.float32)
-        mid = self._mid[:dec.lo.size].reshape(shape)  # reused: no allocation per page
-        np.add(dec.lo, dec.hi, out=mid)
+        """Per row the median of the mid-points of every 4th bin (raw samples: of every 4th sample)
+        in view: a display offset, as good from a quarter of the bins and 4 times cheaper."""
+        lo, hi = dec.lo[:, ::4], dec.hi[:, ::4]
+        shape = lo.shape
+        if self._mid.size < lo.size:
+            self._mid = np.empty(lo.size, dtype=np.float32)
+        mid = self._mid[:lo.size].reshape(shape)  # reused: no allocation per page
+        np.add(lo, hi, out=mid)
         mid *= 0.5
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)

@@ -281,12 +281,15 @@ class PhaseLayer(pg.GraphicsObject):
 
     def bounds_of(self, uid: int) -> tuple[float, float] | None:
         """Drawn ``(start, stop)`` of a shown phase (with a drag in progress: the dragged bounds)."""
-        if self._preview is not None and self._preview[0] == uid:
-            return self._preview[1], self._preview[2]
         for r in self._rows:
             if r["id"] == uid:
-                return r["onset"], r["onset"] + r["duration"]
+                return self._bounds(r)
         return None
+
+    def _bounds(self, r: dict[str, Any]) -> tuple[float, float]:
+        if self._preview is not None and self._preview[0] == r["id"]:
+            return self._preview[1], self._preview[2]
+        return r["onset"], r["onset"] + r["duration"]
 
     def boundingRect(self) -> QtCore.QRectF:  # noqa: N802 - Qt naming
         return self._rect
@@ -326,7 +329,7 @@ class PhaseLayer(pg.GraphicsObject):
         tr = p.transform()
         labels = []
         for r in sorted(self._rows, key=lambda r: -r["duration"]):  # nested (shorter) phases on top
-            a, b = self.bounds_of(r["id"])
+            a, b = self._bounds(r)
             sel = r["id"] == self.selected
             hover = self._hover[1] if self._hover is not None and self._hover[0] == r["id"] else None
             alpha = (110 if sel else 55) + (40 if hover in ("label", "body") else 0)
@@ -340,6 +343,8 @@ class PhaseLayer(pg.GraphicsObject):
         for top_left, bottom_right, r in labels:
             text = r["phase"] if r["cycle"] is None else f"{r['phase']} ({r['cycle']})"
             box = QtCore.QRectF(top_left, bottom_right).normalized()
+            if box.width() < 12.0:  # no room for a letter (a zoomed-out hour): no label
+                continue
             p.setClipRect(box)
             p.setPen(phase_color(r["phase"]).darker(160))
             left = max(box.left(), view_left)  # a phase begun before the view keeps its label in sight
@@ -359,13 +364,13 @@ class PhaseLayer(pg.GraphicsObject):
         tol = self.EDGE_PX * px
         best = None
         for r in self._rows:
-            a, b = self.bounds_of(r["id"])
+            a, b = self._bounds(r)
             for edge, e in (("start", a), ("stop", b)):
                 if abs(x - e) <= tol and (best is None or best[0] != "edge" or abs(x - e) < best[2]):
                     best = ("edge", (r["id"], edge), abs(x - e))
         if best is not None:
             return best[1]
-        inside = [r for r in self._rows if self.bounds_of(r["id"])[0] <= x <= self.bounds_of(r["id"])[1]]
+        inside = [r for r in self._rows if self._bounds(r)[0] <= x <= self._bounds(r)[1]]
         if not inside:
             return None
         r = min(inside, key=lambda r: r["duration"])
