@@ -1,10 +1,12 @@
 """The browser's main window: stacked traces, overview bar, phases, keys, guarding dock.
 
 Drawing (see ``docs/viewer.md``): the signals of the shown mode (raw, conditioned,
-envelope) are kept once as float32 (µV for EMG and ECG, their own unit otherwise) with a
-:class:`~paraspinal.viewer.pyramid.MinMaxPyramid`. Every redraw asks the pyramid for the
-visible time range at about two points per pixel, for all visible channels at once, and
-hands each curve its points; scaling changes only the curves' transforms.
+envelope) stay in the recording's own array; a :class:`~paraspinal.viewer.pyramid.MinMaxPyramid`
+on it holds float32 minima and maxima (µV for EMG and ECG, their own unit otherwise). Every
+redraw asks the pyramid for the visible time range at about two points per pixel, for all
+visible channels at once, into buffers it reuses, and refills each trace item in place;
+scaling changes only the items' transforms. Docks that follow the view listen to
+:attr:`BrowserWindow.sigViewChanged` (see the class notes).
 """
 
 from __future__ import annotations
