@@ -147,6 +147,8 @@ def test_modes_time_format_and_qc_labels(win, qtbot):
     assert win.time_axis.fmt == "min:s"
     assert win.time_axis.tickStrings([65.0, 130.5], 1, 0.5) == ["1:05.0", "2:10.5"]
     assert win.time_axis.autoSIPrefix is False
+    assert win.time_axis.labelText == "time (min:s)"
+    assert not win.overview.plot.getAxis("bottom").label.isVisible()  # the overview keeps no axis title
     dlg = win.show_channel_info()
     qtbot.addWidget(dlg)
     assert dlg.table.rowCount() == len(win.names)

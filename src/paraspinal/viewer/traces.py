@@ -70,7 +70,8 @@ class TimeAxis(pg.AxisItem):
     def set_format(self, fmt: str) -> None:
         """``"s"`` or ``"min:s"``."""
         self.fmt = fmt
-        self.setLabel("time (s)" if fmt == "s" else "time (min:s)")
+        if self.label.isVisible():  # an axis shown without its label (the overview's) stays so
+            self.setLabel("time (s)" if fmt == "s" else "time (min:s)")
         self.picture = None
         self.update()
 
