@@ -147,6 +147,8 @@ def test_modes_time_format_and_qc_labels(win, qtbot):
     assert win.time_axis.fmt == "min:s"
     assert win.time_axis.tickStrings([65.0, 130.5], 1, 0.5) == ["1:05.0", "2:10.5"]
     assert win.time_axis.autoSIPrefix is False
+    assert win.time_axis.labelText == "time (min:s)"
+    assert not win.overview.plot.getAxis("bottom").label.isVisible()  # the overview keeps no axis title
     dlg = win.show_channel_info()
     qtbot.addWidget(dlg)
     assert dlg.table.rowCount() == len(win.names)
@@ -196,3 +198,56 @@ def test_soak_5000_pans(qtbot):
             qtbot.wait(0)
         assert 0.0 <= w.t0 <= w.duration - w.win + 1e-9
     assert w.isVisible()
+
+
+def test_view_changed_is_sent_once_per_settled_change(win, qtbot):
+    """Five quick page turns send one ViewState (the last view), not five."""
+    from pyqtgraph.Qt import QtWidgets
+
+    from paraspinal.viewer.app import ViewState
+
+    got = []
+    win.sigViewChanged.connect(got.append)
+    qtbot.wait(win.view_settle_ms + 100)  # the first window's own notice
+    got.clear()
+    for _ in range(5):
+        win.page(0.25)
+    assert got == []  # nothing while the view is still moving
+    qtbot.waitUntil(lambda: len(got) == 1, timeout=3000)
+    qtbot.wait(win.view_settle_ms + 100)
+    assert len(got) == 1
+    state = got[0]
+    assert isinstance(state, ViewState) and state == win.view_state()
+    assert (state.t0, state.t1) == pytest.approx((12.5, 22.5))  # 5 quarter pages of 10 s
+    assert (state.start, state.stop) == (12_500, 22_500)
+    assert state.names == tuple(win.names[i] for i in win.visible_channels()) and state.mode == "raw"
+    # the same view again sends nothing; a channel scroll does
+    win.redraw()
+    qtbot.wait(win.view_settle_ms + 100)
+    assert len(got) == 1
+    qtbot.keyClick(win, Qt.Key.Key_PageDown)
+    qtbot.waitUntil(lambda: len(got) == 2, timeout=3000)
+    assert len(got[1].channels) == len(state.channels) - 1
+    # a panel in a dock, fed by the signal
+    label = QtWidgets.QLabel()
+    dock = win.add_dock(label, "map", area="right")
+    assert dock.widget() is label and win.dockWidgetArea(dock) == Qt.DockWidgetArea.RightDockWidgetArea
+    win.sigViewChanged.connect(lambda s: label.setText(f"{s.t0:.2f}-{s.t1:.2f}"))
+    win.go_to(30.0)
+    qtbot.waitUntil(lambda: label.text() == "30.00-40.00", timeout=3000)
+    with pytest.raises(Exception):
+        win.add_dock(QtWidgets.QLabel(), "x", area="middle")
+
+
+def test_scale_bar_stays_put_while_paging(win, qtbot):
+    """The bar lives in the view's pixels: paging leaves it, a new scale changes its value."""
+    lo, hi = win.scalebar.endpoints()
+    assert hi - lo == pytest.approx(win.scalebar.value / win.units_per_row()[0])
+    pos = win.scalebar.mapToScene(0, 0)
+    value = win.scalebar.value
+    win.page(1.0)
+    assert win.scalebar.mapToScene(0, 0) == pos and win.scalebar.value == value
+    qtbot.keyClick(win, Qt.Key.Key_S)
+    assert not win.scalebar.isVisible()
+    qtbot.keyClick(win, Qt.Key.Key_S)
+    assert win.scalebar.isVisible() and win.scalebar.label() == f"{value:g} µV"

@@ -92,33 +92,115 @@ def test_keys_create_label_move_delete_undo(qtbot, tmp_path):
     assert win.windowTitle().endswith("*")
 
 
-def test_mouse_drag_moves_a_region_and_shift_drag_creates_one(qtbot):
+def _drag(qtbot, win, points, modifier=Qt.KeyboardModifier.NoModifier):
+    """A real left-button drag through view points ``(t, y)``: hover, press, moves, release."""
+    vp = win.graphics.viewport()
+
+    def at(t, y):
+        return win.graphics.mapFromScene(win.vb.mapViewToScene(QtCore.QPointF(t, y)))
+
+    pos = [at(*pt) for pt in points]  # screen positions fixed before the view moves (a pan)
+    qtbot.mouseMove(vp, pos[0] + QtCore.QPoint(0, 3))  # hover there: the item under the
+    qtbot.wait(20)                                       # mouse when it is pressed gets the drag
+    qtbot.mouseMove(vp, pos[0])
+    qtbot.wait(20)
+    qtbot.mousePress(vp, Qt.MouseButton.LeftButton, modifier, pos[0])
+    for pt in pos[1:]:
+        qtbot.wait(15)  # pyqtgraph drops mouse moves closer than 10 ms apart
+        qtbot.mouseMove(vp, pt)
+    qtbot.wait(15)
+    qtbot.mouseRelease(vp, Qt.MouseButton.LeftButton, modifier, pos[-1])
+
+
+def test_mouse_drags_resize_and_move_a_phase_and_shift_drag_creates_one(qtbot):
     win = BrowserWindow(demo_recording(), qc=False, size=(900, 600))
     qtbot.addWidget(win)
     win.show()
     qtbot.waitExposed(win)
     uid = win.phase_model.ids_in_order()[1]  # flexion 3-6 s
-    item = win.phase_layer.items[uid]
-    # what a finished mouse drag of the region does: new region, then sigRegionChangeFinished
-    item.setRegion((3.5, 7.0))
-    qtbot.waitUntil(lambda: win.phase_model.get(uid)["onset"] == pytest.approx(3.5), timeout=2000)
-    assert win.phase_model.get(uid)["duration"] == pytest.approx(3.5)
+    mid_y = -1.0
+    # drag its end edge from 6 s to 7 s: the phase is now 3-7 s, and selected
+    _drag(qtbot, win, [(6.0, mid_y), (6.3, mid_y), (6.7, mid_y), (7.0, mid_y)])
+    row = win.phase_model.get(uid)
+    assert row["onset"] == pytest.approx(3.0, abs=1e-9)
+    assert row["onset"] + row["duration"] == pytest.approx(7.0, abs=0.05)
     assert win.selected_phase == uid
-    # Shift+drag with the real mouse on the plot
-    vp = win.graphics.viewport()
-
-    def at(t):
-        return win.graphics.mapFromScene(win.vb.mapViewToScene(QtCore.QPointF(t, -1.0)))
-
+    # drag its label strip (top of the view) by +0.5 s: moved, same length
+    top = win.vb.viewRange()[1][1] - 0.02
+    _drag(qtbot, win, [(4.5, top), (4.7, top), (5.0, top)])
+    row = win.phase_model.get(uid)
+    assert row["onset"] == pytest.approx(3.5, abs=0.05)
+    assert row["duration"] == pytest.approx(4.0, abs=0.05)
+    # each drag is one edit: undo twice restores 3-6 s
+    win.undo()
+    win.undo()
+    assert (win.phase_model.get(uid)["onset"], win.phase_model.get(uid)["duration"]) == (3.0, 3.0)
+    # a drag inside an unselected phase, away from edges and label, pans the view
+    win.select_phase_id(None)
+    win.zoom_time(0.5)  # 0-5 s shown, so there is room to pan
+    before = (len(win.phases()), win.phase_model.to_frame())
+    _drag(qtbot, win, [(4.0, mid_y), (3.5, mid_y), (3.0, mid_y)])
+    assert win.t0 == pytest.approx(1.0, abs=0.1)
+    pd.testing.assert_frame_equal(win.phase_model.to_frame(), before[1])
+    # Shift+drag with the real mouse on the plot draws a new phase
+    win.go_to(0.0)
     n0 = len(win.phases())
-    shift = Qt.KeyboardModifier.ShiftModifier
-    qtbot.mousePress(vp, Qt.MouseButton.LeftButton, shift, at(7.2))
-    for t in (7.4, 7.8, 8.2, 8.6):
-        qtbot.mouseMove(vp, at(t))
-    qtbot.mouseRelease(vp, Qt.MouseButton.LeftButton, shift, at(8.6))
+    _drag(qtbot, win, [(2.2, mid_y), (2.4, mid_y), (2.8, mid_y), (3.2, mid_y), (3.6, mid_y)],
+          Qt.KeyboardModifier.ShiftModifier)
     assert len(win.phases()) == n0 + 1
     new = win.phase_model.get(win.selected_phase)
-    assert new["onset"] == pytest.approx(7.2, abs=0.1) and new["onset"] + new["duration"] == pytest.approx(8.6, abs=0.1)
+    assert new["onset"] == pytest.approx(2.2, abs=0.1) and new["onset"] + new["duration"] == pytest.approx(3.6, abs=0.1)
+
+
+def test_clicks_select_phase_by_label_and_channel_elsewhere(qtbot):
+    win = BrowserWindow(demo_recording(), qc=False, size=(900, 600))
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitExposed(win)
+    vp = win.graphics.viewport()
+
+    def click(t, y):
+        pos = win.graphics.mapFromScene(win.vb.mapViewToScene(QtCore.QPointF(t, y)))
+        qtbot.mouseMove(vp, pos + QtCore.QPoint(0, 3))
+        qtbot.wait(20)
+        qtbot.mouseMove(vp, pos)
+        qtbot.wait(20)
+        qtbot.mouseClick(vp, Qt.MouseButton.LeftButton, pos=pos)
+
+    flexion = win.phase_model.ids_in_order()[1]  # 3-6 s
+    click(4.5, win.vb.viewRange()[1][1] - 0.02)  # its label strip
+    assert win.selected_phase == flexion
+    click(4.5, -2.0)  # inside the phase, on the third trace: a channel, and no phase
+    assert win.selected_channel == 2 and win.selected_phase is None
+
+
+def test_phase_layer_shows_exactly_the_phases_in_view(qtbot):
+    """After each page turn the one phase item draws the phases overlapping the view (plus a
+    tenth of it on each side), computed here from the phase table with plain comparisons."""
+    rng = np.random.default_rng(5)
+    rec = demo_recording(seconds=600.0, sfreq=200.0, n_channels=3)
+    onsets = np.sort(rng.uniform(0, 590, 300))
+    table = pd.DataFrame({"onset": onsets, "duration": rng.uniform(0.2, 8.0, 300),
+                          "phase": rng.choice(list(ps.phases.PHASES), 300), "cycle": None})
+    rec = rec.with_phases(table)
+    win = BrowserWindow(rec, qc=False, window=10.0, size=(900, 600))
+    qtbot.addWidget(win)
+    win.show()
+    frame = win.phase_model.to_frame()
+    ids = np.array(win.phase_model.ids_in_order())
+    on = frame["onset"].to_numpy()
+    end = on + frame["duration"].to_numpy()
+    for step in [1.0] * 12 + [-0.25] * 5 + [3.0] * 4:
+        win.page(step)
+        t0, t1 = win.vb.viewRange()[0]
+        m = 0.1 * (t1 - t0)
+        want = set(ids[(on <= t1 + m) & (end >= t0 - m)].tolist())
+        assert set(win.phase_layer.shown) == want
+        assert len(win.phase_layer.shown) == len(want)
+    # an edit shows at once
+    uid = win.phase_layer.shown[0]
+    win.phase_model.set_bounds(uid, win.t0 + 1.0, 0.5)
+    assert win.phase_layer.bounds_of(uid) == pytest.approx((win.t0 + 1.0, win.t0 + 1.5))
 
 
 def test_bids_sidecar_round_trip(qtbot, bids_copy):

@@ -1,10 +1,12 @@
 """The browser's main window: stacked traces, overview bar, phases, keys, guarding dock.
 
 Drawing (see ``docs/viewer.md``): the signals of the shown mode (raw, conditioned,
-envelope) are kept once as float32 (µV for EMG and ECG, their own unit otherwise) with a
-:class:`~paraspinal.viewer.pyramid.MinMaxPyramid`. Every redraw asks the pyramid for the
-visible time range at about two points per pixel, for all visible channels at once, and
-hands each curve its points; scaling changes only the curves' transforms.
+envelope) stay in the recording's own array; a :class:`~paraspinal.viewer.pyramid.MinMaxPyramid`
+on it holds float32 minima and maxima (µV for EMG and ECG, their own unit otherwise). Every
+redraw asks the pyramid for the visible time range at about two points per pixel, for all
+visible channels at once, into buffers it reuses, and refills each trace item in place;
+scaling changes only the items' transforms. Docks that follow the view listen to
+:attr:`BrowserWindow.sigViewChanged` (see the class notes).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import os
 import threading
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -27,11 +30,11 @@ from .dialogs import ChannelInfoDialog, ExportDialog, HelpDialog
 from .export import export_image
 from .overview import OverviewBar
 from .phases import PhaseLayer, PhaseModel, phase_color
-from .pyramid import MinMaxPyramid, _reduce
+from .pyramid import MinMaxPyramid
 from .sidecar import sidecar_path, write_phases
 from .traces import QC_COLORS, QC_MARKS, TRACE_COLORS, ChannelAxis, ScaleBar, TimeAxis, TraceLayer
 
-__all__ = ["BrowserWindow", "MODES", "app"]
+__all__ = ["BrowserWindow", "ViewState", "MODES", "app"]
 
 #: Signal modes, in the order ``v`` cycles through them.
 MODES: tuple[str, ...] = ("raw", "conditioned", "envelope")
@@ -48,36 +51,33 @@ def app() -> QtWidgets.QApplication:
 
 
 class _Signals:
-    """One mode's display data: float32 array, units, pyramid, automatic scales."""
+    """One mode's display data: the signal (by reference), its units, pyramid and automatic scales.
+
+    The signal is not copied: the pyramid reads the recording's own float64 array for raw
+    samples and holds only its float32 min/max levels (1/3 of the signal's float64 size).
+    Values come out in µV for EMG and ECG (``scale`` 1e6 on volts) and in their own unit otherwise.
+    """
 
     def __init__(self, rec: Recording, mode: str):
         table = rec.channels
         electrical = (table["unit"].astype(str) == "V").to_numpy()
-        scale = np.where(electrical, 1e6, 1.0)
-        src = getattr(rec.raw, "_data", None)
+        src = getattr(rec.raw, "_data", None)  # MNE's preloaded array, shared (never written)
         if not isinstance(src, np.ndarray) or src.shape != (len(table), rec.n_samples):
             src = rec.get_data(unit=None)
-        self.data = np.empty(src.shape, dtype=np.float32)
-        np.multiply(src, scale[:, None], out=self.data, casting="unsafe")
+        self.scale = np.where(electrical, 1e6, 1.0)
         self.units = ["µV" if e else str(u) for e, u in zip(electrical, table["unit"])]
         self.mode = mode
-        self.pyramid = MinMaxPyramid(self.data, rec.sfreq)
+        self.pyramid = MinMaxPyramid(src, rec.sfreq, scale=self.scale)
         self.types = table["type"].astype(str).tolist()
         self.auto_upr, self.fixed_base = self._auto_scales(rec.sfreq)
 
-    def _blocks(self, sfreq: float, seconds: float = 0.25) -> tuple[np.ndarray, np.ndarray]:
-        want = max(int(seconds * sfreq), 1)
-        pyr = self.pyramid
-        level = 0
-        while level < len(pyr.levels) and pyr.block(level + 1) <= want:
-            level += 1
-        if level:
-            return pyr.levels[level - 1]
-        step = min(want, max(self.data.shape[1] // 8, 1))
-        return _reduce(self.data, self.data, step) if step > 1 else (self.data, self.data)
+    @property
+    def source(self) -> np.ndarray:
+        """The signal the pyramid was built on (the recording's array, volts for EMG and ECG)."""
+        return self.pyramid.data
 
     def _auto_scales(self, sfreq: float) -> tuple[np.ndarray, np.ndarray]:
-        lo, hi = self._blocks(sfreq)
+        lo, hi = self.pyramid.blocks(int(0.25 * sfreq))
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
             spread = np.nanmedian(hi - lo, axis=1).astype(float)
@@ -101,6 +101,33 @@ class _Signals:
         base[misc] = 0.5 * (full_hi[misc] + full_lo[misc])
         upr[~(np.isfinite(upr) & (upr > 0))] = 1.0
         return upr, base
+
+
+@dataclass(frozen=True)
+class ViewState:
+    """What the window shows, as sent by :attr:`BrowserWindow.sigViewChanged`.
+
+    Attributes
+    ----------
+    t0, t1 : float
+        Shown time range in seconds from the first sample.
+    start, stop : int
+        The same range in samples, ``[start, stop)``.
+    channels : tuple of int
+        Indices of the channels on the page, top to bottom.
+    names : tuple of str
+        Their names.
+    mode : str
+        ``"raw"``, ``"conditioned"`` or ``"envelope"``.
+    """
+
+    t0: float
+    t1: float
+    start: int
+    stop: int
+    channels: tuple[int, ...]
+    names: tuple[str, ...]
+    mode: str
 
 
 class _TraceViewBox(pg.ViewBox):
@@ -160,7 +187,29 @@ class BrowserWindow(QtWidgets.QMainWindow):
         Conditioning for the ``conditioned`` and ``envelope`` modes (None = default pipeline).
     size : (int, int)
         Window size in pixels.
+
+    Notes
+    -----
+    **Docks that follow the view.** A panel that shows something about the current view (an
+    HD-sEMG RMS map of the shown range, say) is a Qt widget in a dock that listens to
+    :attr:`sigViewChanged`::
+
+        panel = MyMapPanel(win.rec)                  # any QWidget
+        win.add_dock(panel, "map", area="right")
+        win.sigViewChanged.connect(panel.show_view)  # called with a ViewState
+        panel.show_view(win.view_state())            # the view at the time of connecting
+
+    :attr:`sigViewChanged` is emitted once per *settled* view change: after paging, zooming,
+    scrolling channels or changing the signal mode, once no further change came for
+    :attr:`view_settle_ms` milliseconds (default 150) — not once per frame while a key is held
+    or the mouse drags — and only when the view differs from the one last sent. The
+    :class:`ViewState` says the time range (seconds and samples), the channels on the page and
+    the signal mode; the data are ``win.rec`` (or ``win.processed()`` for the conditioned and
+    envelope modes).
     """
+
+    #: Emitted with a :class:`ViewState` once per settled view change (see the class notes).
+    sigViewChanged = QtCore.Signal(object)
 
     def __init__(self, rec: Recording, *, sidecar: str | os.PathLike | None = None, reference: Any = None,
                  study: str | os.PathLike | None = None, qc: bool | pd.DataFrame = True, window: float = 10.0,
@@ -205,6 +254,13 @@ class BrowserWindow(QtWidgets.QMainWindow):
         self._draft: pg.LinearRegionItem | None = None
         self.last_decimation = None
         self.frame_points = 0
+        self._xy_range: tuple[float, float, int] | None = None
+        self._mid = np.empty(0, dtype=np.float32)
+        self._last_state: ViewState | None = None
+        self.view_settle_ms = 150
+        self._settle = QtCore.QTimer(self)
+        self._settle.setSingleShot(True)
+        self._settle.timeout.connect(self._emit_view)
 
         self._build_ui(time_format)
         self.phase_model = PhaseModel(rec.phases, duration=self.duration)
@@ -224,21 +280,28 @@ class BrowserWindow(QtWidgets.QMainWindow):
         lay.setContentsMargins(2, 2, 2, 2)
         self.graphics = pg.GraphicsLayoutWidget()
         self.graphics.setBackground("w")
+        # every page moves every trace item: keeping a BSP index of the items, and working out
+        # the minimal region to repaint, costs more than it saves
+        self.graphics.scene().setItemIndexMethod(QtWidgets.QGraphicsScene.ItemIndexMethod.NoIndex)
+        self.graphics.setViewportUpdateMode(QtWidgets.QGraphicsView.ViewportUpdateMode.FullViewportUpdate)
         self.graphics.installEventFilter(self)
         self.time_axis = TimeAxis()
         self.time_axis.set_format(time_format)
         self.channel_axis = ChannelAxis()
+        # the channel labels change only when the rows do: paint them from a cached pixmap
+        self.channel_axis.setCacheMode(QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache)
         self.vb = _TraceViewBox()
         self.vb.on_shift_drag = self._shift_drag
         self.vb.on_click = self._plot_clicked
         self.plot = self.graphics.addPlot(row=0, col=0, viewBox=self.vb,
                                           axisItems={"bottom": self.time_axis, "left": self.channel_axis})
         self.plot.hideButtons()
-        self.plot.setClipToView(False)  # we decimate ourselves; clip-to-view would redo work per frame
-        self.plot.setDownsampling(auto=False)
+        for hidden in ("top", "right"):  # hidden, but linked: each x change would re-layout their SI label
+            self.plot.getAxis(hidden).enableAutoSIPrefix(False)
         self.vb.setLimits(xMin=0.0, xMax=self.duration, minXRange=10.0 / self.sfreq, maxXRange=self.duration)
-        self.traces = TraceLayer(self.plot)
-        self.scalebar = ScaleBar(self.plot)
+        self.vb.disableAutoRange()
+        self.traces = TraceLayer(self.vb, self.sfreq)
+        self.scalebar = ScaleBar(self.vb)
         self.graphics.nextRow()
         self.overview = OverviewBar(self.graphics.ci, self.duration, self._overview_moved)
         self.graphics.ci.layout.setRowStretchFactor(0, 10)
@@ -398,7 +461,12 @@ class BrowserWindow(QtWidgets.QMainWindow):
         return max(int(self.vb.width()), 200)
 
     def redraw(self) -> None:
-        """Decimate the visible range from the pyramid and draw it (the per-frame work)."""
+        """Decimate the visible range from the pyramid and draw it (the per-frame work).
+
+        Only what changed is touched: the traces' points (refilled in place), the x range,
+        the phases in view and the overview's window; the y range, the channel labels and the
+        scale bar only when the rows or scales changed.
+        """
         sig = self.signals()
         self.win = float(min(max(self.win, 10.0 / self.sfreq), self.duration))
         self.t0 = float(min(max(self.t0, 0.0), self.duration - self.win))
@@ -407,23 +475,18 @@ class BrowserWindow(QtWidgets.QMainWindow):
         s0 = int(np.floor(self.t0 * self.sfreq))
         s1 = int(np.ceil(t1 * self.sfreq)) + 1
         sel = slice(rows[0], rows[-1] + 1)  # the page's channels are consecutive
-        dec = sig.pyramid.decimate(s0, s1, self._pixels(), channels=sel)
+        dec = sig.pyramid.decimate(s0, s1, self._pixels(), channels=sel, reuse=True)
         self.last_decimation = dec
-        self.frame_points = int(dec.y.size)
+        self.frame_points = int(dec.n_bins * (2 if dec.bin_samples > 1 else 1) * len(rows))
         upr = self.units_per_row()[rows]
         base = self._baselines(sig, dec, rows)
         offsets = np.where((np.array(sig.types)[rows] == "emg") & (sig.mode == "envelope"), -0.4, 0.0)
         colors = [TRACE_COLORS.get(sig.types[i], "#333333") for i in rows]
         if self.selected_channel in rows:
             colors[rows.index(self.selected_channel)] = "#000000"
-        self.traces.show(dec.x, dec.y, rows, offsets, base, upr, colors)
+        self.traces.show(dec, rows, offsets, base, upr, colors)
         self._row_params = (offsets, base, upr)
-        self._quiet = True
-        try:
-            self.vb.setXRange(self.t0, t1, padding=0.0)
-            self.vb.setYRange(-(len(rows) - 1) - 0.6, 0.6, padding=0.0)
-        finally:
-            self._quiet = False
+        self._set_view_range(self.t0, t1, len(rows))
         self._update_labels(rows)
         self._place_scalebar(rows, upr)
         self.phase_layer.sync(self.t0, t1)
@@ -432,14 +495,81 @@ class BrowserWindow(QtWidgets.QMainWindow):
         # apply the new view transform now, so that items react before the next paint rather
         # than during it (which would cost a second paint per frame)
         self.vb.prepareForPaint()
-        self.overview.vb.prepareForPaint()
+        self._settle.start(self.view_settle_ms)
+
+    def _set_view_range(self, t0: float, t1: float, n_rows: int) -> None:
+        """Set the ViewBox range; the y range (and the phases' height) only when the rows changed."""
+        self._quiet = True
+        try:
+            if self._xy_range is None or self._xy_range[2] != n_rows:
+                y0, y1 = -(n_rows - 1) - 0.6, 0.6
+                self.vb.setRange(xRange=(t0, t1), yRange=(y0, y1), padding=0.0)
+                self.phase_layer.set_y(y0, y1)
+            elif self._xy_range[:2] != (t0, t1):
+                self.vb.setXRange(t0, t1, padding=0.0)
+            self._xy_range = (t0, t1, n_rows)
+        finally:
+            self._quiet = False
+
+    def view_state(self) -> ViewState:
+        """The current view (what :attr:`sigViewChanged` sends)."""
+        rows = self.visible_channels()
+        t1 = self.t0 + self.win
+        return ViewState(t0=self.t0, t1=t1, start=int(np.floor(self.t0 * self.sfreq)),
+                         stop=int(min(np.ceil(t1 * self.sfreq), self.n_samples)), channels=tuple(rows),
+                         names=tuple(self.names[i] for i in rows), mode=self.mode)
+
+    def _emit_view(self) -> None:
+        state = self.view_state()
+        if state != self._last_state:
+            self._last_state = state
+            self.sigViewChanged.emit(state)
+
+    def add_dock(self, widget: QtWidgets.QWidget, title: str, *, area: str = "bottom") -> QtWidgets.QDockWidget:
+        """Put ``widget`` in a dock of the window and return the dock.
+
+        Parameters
+        ----------
+        widget : QWidget
+            The panel.
+        title : str
+            Dock title (also its object name, so Qt can save the layout).
+        area : {"bottom", "right", "left", "top"}
+            Where the dock goes.
+
+        Returns
+        -------
+        QDockWidget
+
+        Notes
+        -----
+        A dock that follows the view connects to :attr:`sigViewChanged` (see the class notes).
+        """
+        areas = {"bottom": QtCore.Qt.DockWidgetArea.BottomDockWidgetArea,
+                 "right": QtCore.Qt.DockWidgetArea.RightDockWidgetArea,
+                 "left": QtCore.Qt.DockWidgetArea.LeftDockWidgetArea,
+                 "top": QtCore.Qt.DockWidgetArea.TopDockWidgetArea}
+        if area not in areas:
+            raise ParameterError(f"area={area!r}", hint=f"use one of {tuple(areas)}")
+        dock = QtWidgets.QDockWidget(title, self)
+        dock.setObjectName(title)
+        dock.setWidget(widget)
+        self.addDockWidget(areas[area], dock)
+        return dock
 
     def _baselines(self, sig: _Signals, dec: Any, rows: list[int]) -> np.ndarray:
-        y = dec.y
-        mid = 0.5 * (y[:, 0::2] + y[:, 1::2]) if dec.bin_samples > 1 else y
+        """Per row the median of the mid-points of every 4th bin (raw samples: of every 4th sample)
+        in view: a display offset, as good from a quarter of the bins and 4 times cheaper."""
+        lo, hi = dec.lo[:, ::4], dec.hi[:, ::4]
+        shape = lo.shape
+        if self._mid.size < lo.size:
+            self._mid = np.empty(lo.size, dtype=np.float32)
+        mid = self._mid[:lo.size].reshape(shape)  # reused: no allocation per page
+        np.add(lo, hi, out=mid)
+        mid *= 0.5
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
-            base = np.median(mid, axis=1).astype(float) if mid.shape[1] else np.zeros(len(rows))
+            base = np.median(mid, axis=1, overwrite_input=True).astype(float) if shape[1] else np.zeros(len(rows))
         fixed = sig.fixed_base[rows]
         return np.where(np.isfinite(fixed), fixed, np.nan_to_num(base))
 
@@ -463,7 +593,7 @@ class BrowserWindow(QtWidgets.QMainWindow):
         self.scalebar.set_visible(on)
         if on:
             r = emg_rows[0]
-            self.scalebar.place(self.t0 + 0.985 * self.win, r, float(upr[r]), sig.units[rows[r]])
+            self.scalebar.place(r, float(upr[r]), sig.units[rows[r]])
 
     def _update_status(self) -> None:
         rows = self.visible_channels()
@@ -800,9 +930,7 @@ class BrowserWindow(QtWidgets.QMainWindow):
                 QtWidgets.QApplication.restoreOverrideCursor()
             if self.guarding_panel is None:
                 self.guarding_panel = GuardingPanel(data)
-                self._guarding_dock = QtWidgets.QDockWidget("guarding", self)
-                self._guarding_dock.setWidget(self.guarding_panel)
-                self.addDockWidget(QtCore.Qt.DockWidgetArea.BottomDockWidgetArea, self._guarding_dock)
+                self._guarding_dock = self.add_dock(self.guarding_panel, "guarding", area="bottom")
                 # the panel's grid of envelope bands needs room: about 60 % of the window's height
                 self.resizeDocks([self._guarding_dock], [max(360, int(0.6 * self.height()))],
                                  QtCore.Qt.Orientation.Vertical)

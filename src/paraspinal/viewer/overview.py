@@ -12,7 +12,7 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 import pyqtgraph as pg
-from pyqtgraph.Qt import QtCore
+from pyqtgraph.Qt import QtCore, QtWidgets
 
 from .phases import phase_color
 from .pyramid import MinMaxPyramid
@@ -80,6 +80,11 @@ class OverviewBar:
         self.plot.addItem(self.activity)
         self.strip = pg.BarGraphItem(x0=[], x1=[], y0=[], y1=[], brush=pg.mkBrush(None), pen=pg.mkPen(None))
         self.plot.addItem(self.strip)
+        # the activity and the phase strip (hundreds of bars) change only on edits, but the window
+        # region moving over them repaints them on every page: keep them as cached pixmaps
+        # (its axes never change either)
+        for item in (self.activity, self.strip, self.plot.getAxis("left"), self.plot.getAxis("bottom")):
+            item.setCacheMode(QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache)
         self.window = pg.LinearRegionItem(values=(0, 1), brush=pg.mkBrush(30, 90, 200, 60),
                                           pen=pg.mkPen("#1f3a93", width=2), bounds=(0, self.duration))
         self.window.setZValue(10)

@@ -5,11 +5,11 @@ with a stable id) plus undo and redo stacks of earlier states. Every edit (add, 
 label, move, resize) pushes the state before it, so :meth:`PhaseModel.undo` walks back one
 edit at a time. It needs no Qt.
 
-:class:`PhaseLayer` draws the phases that overlap the visible time range as
-:class:`PhaseRegion` items (``pyqtgraph.LinearRegionItem`` shaded by the label's colour,
-with the label on the left edge); an hour of flexion-relaxation cycles has hundreds of
-phases, but only the few on screen exist as graphic items. Dragging a region or its edge
-writes the new bounds into the model when the mouse is released.
+:class:`PhaseLayer` is one graphic item that draws the phases overlapping the visible time
+range (shaded by the label's colour, with the label at the top left) and edits them with the
+mouse; an hour of flexion-relaxation cycles has hundreds of phases, but paging only changes
+which few of them are painted. Dragging a phase or its edge writes the new bounds into the
+model when the mouse is released.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from pyqtgraph.Qt import QtCore, QtGui
 
 from ..phases import PHASES
 
-__all__ = ["PHASE_COLORS", "phase_color", "PhaseModel", "PhaseRegion", "PhaseLayer"]
+__all__ = ["PHASE_COLORS", "phase_color", "PhaseModel", "PhaseLayer"]
 
 #: Shading colour per phase of the vocabulary (static: cool; movement: warm; calibration: grey).
 PHASE_COLORS: dict[str, str] = {
@@ -199,60 +199,22 @@ class PhaseModel:
         return True
 
 
-class PhaseRegion(pg.LinearRegionItem):
-    """A shaded, draggable phase (reused for other phases as the view moves).
+class PhaseLayer(pg.GraphicsObject):
+    """All phases in view, drawn as one graphic item that also edits them with the mouse.
 
-    Parameters
-    ----------
-    bounds : (float, float)
-        Where it may be dragged.
-    """
+    An hour of flexion-relaxation cycles has hundreds of phases; only those overlapping the
+    visible range (plus a tenth of it on each side) are drawn, in one ``paint`` call: a shaded
+    band per phase (its label's colour), its two edges and its label at the top left. Paging
+    only changes the range (:meth:`sync`); no item is created, moved or deleted.
 
-    sigSelected = QtCore.Signal(object)
+    Mouse (left button):
 
-    def __init__(self, bounds: tuple[float, float] | None = None):
-        super().__init__(values=(0.0, 1.0), bounds=bounds, swapMode="sort")
-        self.uid: int | None = None
-        self.phase = ""
-        self.setZValue(-10)
-        self.label = pg.InfLineLabel(self.lines[0], text="", position=0.985, anchor=(0, 0))
-        self._style: tuple | None = None
+    * an edge (within 4 pixels): drag to move it (resize the phase); a click selects the phase;
+    * the label strip at the top of a phase: drag to move the phase; a click selects it;
+    * inside the selected phase: drag to move it;
+    * anywhere else the view pans, and a click selects a channel (the ViewBox handles it).
 
-    def assign(self, uid: int, onset: float, stop: float, phase: str, cycle: int | None, selected: bool) -> None:
-        """Show phase ``uid`` (without emitting change signals)."""
-        self.uid = uid
-        self.phase = phase
-        self.blockSignals(True)
-        try:
-            self.setRegion((onset, stop))
-        finally:
-            self.blockSignals(False)
-        style = (phase, cycle, selected)
-        if style != self._style:
-            self._style = style
-            alpha = 110 if selected else 55
-            self.setBrush(pg.mkBrush(phase_color(phase, alpha)))
-            self.setHoverBrush(pg.mkBrush(phase_color(phase, alpha + 40)))
-            for line in self.lines:
-                line.setPen(pg.mkPen(phase_color(phase), width=3 if selected else 1))
-                line.setHoverPen(pg.mkPen(phase_color(phase), width=3))
-            self.label.setText(phase if cycle is None else f"{phase} ({cycle})")
-            self.label.setColor(phase_color(phase).darker(160))
-            self.update()
-
-    def mouseClickEvent(self, ev):  # noqa: N802 - Qt naming
-        if ev.button() == QtCore.Qt.MouseButton.LeftButton:
-            ev.accept()
-            self.sigSelected.emit(self.uid)
-            return
-        super().mouseClickEvent(ev)
-
-
-class PhaseLayer:
-    """Keeps region items for the phases in view and writes mouse edits to the model.
-
-    A small pool of :class:`PhaseRegion` items is reused: paging re-assigns them to the
-    phases now in view instead of creating and deleting graphic items.
+    A drag shows the new bounds as it goes and writes them into the model once, on release.
 
     Parameters
     ----------
@@ -260,62 +222,224 @@ class PhaseLayer:
         The trace plot.
     model : PhaseModel
     duration : float
-        Recording length (drag bounds).
+        Recording length in seconds (phases are kept inside ``[0, duration]``).
     on_select : callable
-        Called with a phase id when a region is clicked.
+        Called with a phase id when a phase is clicked or dragged.
+
+    Attributes
+    ----------
+    selected : int or None
+        Id of the selected phase (drawn darker, with thick edges).
+    shown : list of int
+        Ids of the phases drawn, by onset.
     """
 
+    EDGE_PX = 4.0
+
     def __init__(self, plot: pg.PlotItem, model: PhaseModel, duration: float, on_select: Callable[[int], None]):
-        self.plot = plot
+        super().__init__()
         self.model = model
         self.duration = float(duration)
         self.on_select = on_select
-        self.pool: list[PhaseRegion] = []
-        self.items: dict[int, PhaseRegion] = {}
         self.selected: int | None = None
-        self._shown: dict[int, tuple] = {}
+        self.shown: list[int] = []
+        self._rows: list[dict[str, Any]] = []
         self._range = (0.0, 0.0)
+        self._y = (-1.0, 1.0)
+        self._rect = QtCore.QRectF()
+        self._hover: tuple[int, str] | None = None
+        self._drag: tuple[int, str, float, float, float] | None = None
+        self._preview: tuple[int, float, float] | None = None
+        self._text: dict[str, QtGui.QStaticText] = {}
+        self._brushes: dict[tuple[str, int], QtGui.QBrush] = {}
+        self._pens: dict[tuple[str, int], QtGui.QPen] = {}
+        self.setZValue(-10)
+        self.setAcceptHoverEvents(True)
+        plot.addItem(self, ignoreBounds=True)
 
-    def _take(self, n: int) -> None:
-        while len(self.pool) < n:
-            item = PhaseRegion(bounds=(0.0, self.duration))
-            item.sigRegionChangeFinished.connect(self._finished)
-            item.sigSelected.connect(self.on_select)
-            self.plot.addItem(item, ignoreBounds=True)
-            self.pool.append(item)
+    # ------------------------------------------------------------------ view
+    def set_y(self, y0: float, y1: float) -> None:
+        """The vertical extent to shade (the view's y range)."""
+        self._y = (float(min(y0, y1)), float(max(y0, y1)))
+        self.sync()
 
     def sync(self, t0: float | None = None, t1: float | None = None) -> None:
-        """Show exactly the phases that overlap ``[t0, t1]`` (default: the last range)."""
+        """Show exactly the phases that overlap ``[t0, t1]`` plus a margin (default: the last range)."""
         if t0 is None or t1 is None:
             t0, t1 = self._range
-        self._range = (t0, t1)
+        self._range = (float(t0), float(t1))
         margin = 0.1 * (t1 - t0)
-        rows = self.model.overlapping(t0 - margin, t1 + margin)
-        self._take(len(rows))
-        self.items = {}
-        for item, row in zip(self.pool, rows):
-            state = (row["onset"], row["duration"], row["phase"], row["cycle"], row["id"] == self.selected)
-            if item.uid != row["id"] or self._shown.get(id(item)) != state:
-                item.assign(row["id"], row["onset"], row["onset"] + row["duration"], row["phase"], row["cycle"],
-                            row["id"] == self.selected)
-                self._shown[id(item)] = state
-            if not item.isVisible():
-                item.show()
-            self.items[row["id"]] = item
-        for item in self.pool[len(rows):]:
-            if item.isVisible():
-                item.hide()
-                item.uid = None
+        lo, hi = t0 - margin, t1 + margin
+        self._rows = sorted(self.model.overlapping(lo, hi), key=lambda r: (r["onset"], r["id"]))
+        self.shown = [r["id"] for r in self._rows]
+        y0, y1 = self._y
+        rect = QtCore.QRectF(lo, y0, max(hi - lo, 1e-9), y1 - y0)
+        if rect != self._rect:
+            self.prepareGeometryChange()
+            self._rect = rect
+        self.update()
 
-    def _finished(self, item: PhaseRegion) -> None:
-        if item.uid is None:
+    def bounds_of(self, uid: int) -> tuple[float, float] | None:
+        """Drawn ``(start, stop)`` of a shown phase (with a drag in progress: the dragged bounds)."""
+        for r in self._rows:
+            if r["id"] == uid:
+                return self._bounds(r)
+        return None
+
+    def _bounds(self, r: dict[str, Any]) -> tuple[float, float]:
+        if self._preview is not None and self._preview[0] == r["id"]:
+            return self._preview[1], self._preview[2]
+        return r["onset"], r["onset"] + r["duration"]
+
+    def boundingRect(self) -> QtCore.QRectF:  # noqa: N802 - Qt naming
+        return self._rect
+
+    # ------------------------------------------------------------------ drawing
+    def _brush(self, phase: str, alpha: int) -> QtGui.QBrush:
+        # the shading lies on the white plot background and under everything else, so it is
+        # drawn opaque, already mixed with white: the same colour as the translucent shade,
+        # without blending every pixel of the view on every page
+        key = (phase, alpha)
+        if key not in self._brushes:
+            c = phase_color(phase)
+            a = alpha / 255.0
+            mix = [round(255 * (1 - a) + v * a) for v in (c.red(), c.green(), c.blue())]
+            self._brushes[key] = QtGui.QBrush(QtGui.QColor(*mix))
+        return self._brushes[key]
+
+    def _pen(self, phase: str, width: int) -> QtGui.QPen:
+        key = (phase, width)
+        if key not in self._pens:
+            pen = QtGui.QPen(phase_color(phase), width)
+            pen.setCosmetic(True)
+            self._pens[key] = pen
+        return self._pens[key]
+
+    def _static(self, text: str) -> QtGui.QStaticText:
+        if text not in self._text:
+            st = QtGui.QStaticText(text)
+            st.setTextFormat(QtCore.Qt.TextFormat.PlainText)
+            self._text[text] = st
+        return self._text[text]
+
+    def paint(self, p: QtGui.QPainter, *args) -> None:
+        if not self._rows:
             return
-        lo, hi = item.getRegion()
-        uid = item.uid
-        # the model update re-assigns the items: do it after the item's own mouse handler returns
-        QtCore.QTimer.singleShot(0, lambda: self._commit(uid, float(lo), float(hi)))
+        y0, y1 = self._y
+        tr = p.transform()
+        labels = []
+        for r in sorted(self._rows, key=lambda r: -r["duration"]):  # nested (shorter) phases on top
+            a, b = self._bounds(r)
+            sel = r["id"] == self.selected
+            hover = self._hover[1] if self._hover is not None and self._hover[0] == r["id"] else None
+            alpha = (110 if sel else 55) + (40 if hover in ("label", "body") else 0)
+            p.fillRect(QtCore.QRectF(a, y0, b - a, y1 - y0), self._brush(r["phase"], alpha))
+            for edge, x in (("start", a), ("stop", b)):
+                p.setPen(self._pen(r["phase"], 3 if sel or hover == edge else 1))
+                p.drawLine(QtCore.QPointF(x, y0), QtCore.QPointF(x, y1))
+            labels.append((tr.map(QtCore.QPointF(a, y1)), tr.map(QtCore.QPointF(b, y0)), r))
+        view_left = tr.map(QtCore.QPointF(self._range[0], y1)).x()
+        p.resetTransform()  # labels in device pixels
+        for top_left, bottom_right, r in labels:
+            text = r["phase"] if r["cycle"] is None else f"{r['phase']} ({r['cycle']})"
+            box = QtCore.QRectF(top_left, bottom_right).normalized()
+            if box.width() < 12.0:  # no room for a letter (a zoomed-out hour): no label
+                continue
+            p.setClipRect(box)
+            p.setPen(phase_color(r["phase"]).darker(160))
+            left = max(box.left(), view_left)  # a phase begun before the view keeps its label in sight
+            p.drawStaticText(QtCore.QPointF(left + 3.0, box.top() + 2.0), self._static(text))
+        p.setClipping(False)
+        p.setTransform(tr)
 
-    def _commit(self, uid: int, lo: float, hi: float) -> None:
-        self.selected = uid
-        self.model.set_bounds(uid, lo, hi - lo)
-        self.on_select(uid)
+    # ------------------------------------------------------------------ mouse
+    def hit(self, x: float, y: float) -> tuple[int, str] | None:
+        """The phase part under a point in view coordinates: ``(id, "start" | "stop" | "label" | "body")``.
+
+        Edges win over bodies; among overlapping bodies, the shortest phase (the innermost of
+        nested ones) wins.
+        """
+        px = self.pixelWidth() or 0.0
+        py = self.pixelHeight() or 0.0
+        tol = self.EDGE_PX * px
+        best = None
+        for r in self._rows:
+            a, b = self._bounds(r)
+            for edge, e in (("start", a), ("stop", b)):
+                if abs(x - e) <= tol and (best is None or best[0] != "edge" or abs(x - e) < best[2]):
+                    best = ("edge", (r["id"], edge), abs(x - e))
+        if best is not None:
+            return best[1]
+        inside = [r for r in self._rows if self._bounds(r)[0] <= x <= self._bounds(r)[1]]
+        if not inside:
+            return None
+        r = min(inside, key=lambda r: r["duration"])
+        in_label = y >= self._y[1] - 18.0 * py
+        return r["id"], "label" if in_label else "body"
+
+    def _grabs(self, part: tuple[int, str] | None) -> bool:
+        return part is not None and (part[1] != "body" or part[0] == self.selected)
+
+    def hoverEvent(self, ev) -> None:  # noqa: N802 - pyqtgraph naming
+        part = None
+        if not ev.isExit():
+            pos = ev.pos()
+            part = self.hit(pos.x(), pos.y())
+            if self._grabs(part):
+                ev.acceptDrags(QtCore.Qt.MouseButton.LeftButton)
+                if part[1] != "body":
+                    ev.acceptClicks(QtCore.Qt.MouseButton.LeftButton)
+            else:
+                part = None
+        if part != self._hover:
+            self._hover = part
+            shape = (QtCore.Qt.CursorShape.SizeHorCursor if part and part[1] in ("start", "stop")
+                     else QtCore.Qt.CursorShape.SizeAllCursor if part else None)
+            if shape is None:
+                self.unsetCursor()
+            else:
+                self.setCursor(shape)
+            self.update()
+
+    def mouseClickEvent(self, ev) -> None:  # noqa: N802 - pyqtgraph naming
+        part = self.hit(ev.pos().x(), ev.pos().y()) if ev.button() == QtCore.Qt.MouseButton.LeftButton else None
+        if part is None or part[1] == "body":
+            ev.ignore()
+            return
+        ev.accept()
+        self.on_select(part[0])
+
+    def mouseDragEvent(self, ev) -> None:  # noqa: N802 - pyqtgraph naming
+        if ev.button() != QtCore.Qt.MouseButton.LeftButton or ev.modifiers() & QtCore.Qt.KeyboardModifier.ShiftModifier:
+            ev.ignore()
+            return
+        if ev.isStart():
+            down = ev.buttonDownPos()
+            part = self.hit(down.x(), down.y())
+            if not self._grabs(part):
+                ev.ignore()
+                return
+            a, b = self.bounds_of(part[0])
+            self._drag = (part[0], part[1], a, b, float(down.x()))
+        if self._drag is None:
+            ev.ignore()
+            return
+        ev.accept()
+        uid, part, a, b, x0 = self._drag
+        lo, hi = self._dragged(part, a, b, float(ev.pos().x()) - x0)
+        self._preview = (uid, lo, hi)
+        self.update()
+        if ev.isFinish():
+            self._drag = self._preview = None
+            self.selected = uid
+            self.model.set_bounds(uid, lo, hi - lo)
+            self.on_select(uid)
+
+    def _dragged(self, part: str, a: float, b: float, dx: float) -> tuple[float, float]:
+        min_len = 2.0 * (self.pixelWidth() or 0.0)
+        if part == "start":
+            return min(max(a + dx, 0.0), b - min_len), b
+        if part == "stop":
+            return a, max(min(b + dx, self.duration), a + min_len)
+        dx = min(max(dx, -a), self.duration - b)
+        return a + dx, b + dx
