@@ -563,7 +563,7 @@ def check_with_angle(phases: pd.DataFrame, angle: Recording | np.ndarray, sfreq:
 
     The angle is block-averaged to about ``rate`` Hz (cheap: an hour at 2 kHz takes well
     under a second) and segmented with :func:`from_angle` (full flexion = angle >= 95 % of
-    the cycle's excursion with |velocity| < 5 deg/s). Each annotated ``full_flexion`` row is
+    the cycle's excursion with abs(velocity) < 5 deg/s). Each annotated ``full_flexion`` row is
     paired with the angle's full flexion that overlaps it most (else the nearest); a
     :class:`~paraspinal.errors.ParaspinalWarning` naming both sources and the times is
     issued when an onset or an offset differs by more than ``tolerance`` seconds, when an

@@ -209,7 +209,7 @@ def residual_artefact(rec: Recording, phases: pd.DataFrame | None = None, *,
 
     Notes
     -----
-    Formulas in the module docstring (:mod:`paraspinal.preprocessing.artefact`).
+    Formulas in the module docstring (``paraspinal.preprocessing.artefact``).
 
     References
     ----------

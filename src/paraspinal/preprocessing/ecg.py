@@ -1,7 +1,7 @@
 """ECG contamination of trunk EMG: R-peak detection, removal and a residual-ECG index.
 
 R-peak detection and the ECG decision (:func:`detect_rpeaks_array`, :func:`ecg_presence_array`)
-    In :mod:`paraspinal.preprocessing.rpeaks`: a locally whitened multichannel matched
+    In ``paraspinal.preprocessing.rpeaks``: a locally whitened multichannel matched
     filter learnt from the quiet beats, the beats selected with the heart's rhythm (long RR
     gaps searched at their expected positions), and the decision whether the beats are a
     heart's (35-200 bpm, a regular rhythm, one template match per cycle, a beat-locked
@@ -195,7 +195,7 @@ def ecg_presence_array(data: np.ndarray, sfreq: float, *, rows: Sequence[int] | 
 
     Notes
     -----
-    The criteria are those of :mod:`paraspinal.preprocessing.rpeaks`: heart rate 35-200
+    The criteria are those of ``paraspinal.preprocessing.rpeaks``: heart rate 35-200
     bpm, a regular rhythm (70 % of RR within 25 % of the median, median beat-to-beat
     change <= 12 %) unless the beats are very distinct, one template match per cycle
     (uniqueness >= 1.5) and a beat-locked template explaining >= 50 % of the QRS-window

@@ -310,7 +310,7 @@ def detect_powerline_array(data: np.ndarray, sfreq: float, **kwargs: Any) -> dic
 
     Notes
     -----
-    See the module docstring (:mod:`paraspinal.preprocessing.mains`) for the statistic.
+    See the module docstring (``paraspinal.preprocessing.mains``) for the statistic.
 
     References
     ----------

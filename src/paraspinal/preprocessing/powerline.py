@@ -2,7 +2,7 @@
 
 Detection (``freq="auto"``)
     By the narrowness of the line in the quiet parts of the recording
-    (:mod:`paraspinal.preprocessing.mains`): inverse-level weighted Hann periodograms of the
+    (``paraspinal.preprocessing.mains``): inverse-level weighted Hann periodograms of the
     quietest 2-s windows, a line-to-neighbourhood ratio at the first harmonics of 50 and 60
     Hz (allowing a drift of 0.2 Hz per harmonic), and a threshold from the Gamma law of
     the ratio for broadband noise. The answer is a frequency, or ``None`` ("no mains
@@ -459,7 +459,7 @@ def spectral_rows(data: np.ndarray, rows: Sequence[int], sfreq: float, *,
 
     The mains part is spectrum interpolation at the harmonics of ``line_freq``, or, with
     ``stopbands`` (row -> harmonics in Hz), the zero-phase stop bands of
-    :func:`stopband_gain` at those harmonics of ``line_freq`` (the default method).
+    ``stopband_gain`` at those harmonics of ``line_freq`` (the default method).
 
     Parameters
     ----------

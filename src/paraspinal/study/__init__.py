@@ -199,7 +199,7 @@ def run_study(
     ----------
     study : path-like or Study
         A BIDS-EMG root, a folder with ``manifest.csv``, a manifest file, or a
-        :class:`Study` from :func:`discover`.
+        :class:`~paraspinal.study.Study` from :func:`~paraspinal.study.discover`.
     out : path-like
         Output folder (created; must not be inside the study folder, except under
         ``derivatives/``).
