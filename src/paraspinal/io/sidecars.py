@@ -24,7 +24,8 @@ import pandas as pd
 from ..errors import ReadError
 from ..recording import Recording, unit_scale
 
-__all__ = ["NA", "apply_sidecars", "events_to_phases", "parse_entities", "read_tsv"]
+__all__ = ["NA", "apply_sidecars", "events_to_phases", "parse_entities", "read_tsv", "sidecar_of", "same_file",
+           "sidecar_exists"]
 
 #: How BIDS tables write a missing value.
 NA = "n/a"
@@ -65,10 +66,56 @@ def parse_entities(path: str | os.PathLike) -> dict[str, str]:
     return out
 
 
-def _sidecar(path: Path, suffix: str, ext: str) -> Path:
+def same_file(a: str | os.PathLike, b: str | os.PathLike) -> bool:
+    """True when two paths name one file: the same path, or two names (a link) of one file."""
+    a, b = Path(a), Path(b)
+    if os.path.abspath(a) == os.path.abspath(b):
+        return True
+    try:
+        return os.path.samefile(a, b)
+    except OSError:  # one of them does not exist (or cannot be looked at)
+        return False
+
+
+def sidecar_of(path: str | os.PathLike, suffix: str, ext: str) -> Path | None:
+    """The BIDS sidecar ``<base>_<suffix><ext>`` of a data file, or None when that is the data file itself.
+
+    A recording may be named like its own sidecar (a text recording ``sub-01_task-frt_events.tsv``):
+    a sidecar path never equals, or links to, the data file, so nothing read as a sidecar (or
+    written to one) can be the recording.
+
+    Examples
+    --------
+    >>> sidecar_of("sub-01_task-frt_emg.edf", "events", ".tsv").name
+    'sub-01_task-frt_events.tsv'
+    >>> sidecar_of("sub-01_task-frt_events.tsv", "events", ".tsv") is None
+    True
+    """
+    path = Path(path)
     stem = path.name.split(".")[0]
     base = stem.rsplit("_", 1)[0]
-    return path.with_name(f"{base}_{suffix}{ext}")
+    side = path.with_name(f"{base}_{suffix}{ext}")
+    return None if same_file(side, path) else side
+
+
+def sidecar_exists(path: Path | None, what: str = "sidecar") -> bool:
+    """True for a sidecar file that exists; False when there is none.
+
+    Raises
+    ------
+    ReadError
+        The name exists but is not a regular file (a folder, a broken link, a device): a
+        sidecar that cannot be read is an error, never silently ignored.
+    """
+    if path is None:
+        return False
+    if path.is_file():
+        return True
+    if path.exists() or path.is_symlink():
+        kind = "a folder" if path.is_dir() else "a broken link" if not path.exists() else "not a regular file"
+        raise ReadError(f"the {what} is {kind}, not a table", file=path,
+                        hint=f"remove or rename it, or replace it with the {what} file")
+    return False
 
 
 def _find_root(path: Path) -> Path | None:
@@ -129,13 +176,13 @@ def apply_sidecars(rec: Recording, path: str | os.PathLike) -> Recording:
     ents = parse_entities(path)
     if not ents:
         return rec
-    channels_tsv = _sidecar(path, "channels", ".tsv")
-    events_tsv = _sidecar(path, "events", ".tsv")
+    channels_tsv = sidecar_of(path, "channels", ".tsv")
+    events_tsv = sidecar_of(path, "events", ".tsv")
     root = _find_root(path)
     participants = root / "participants.tsv" if root is not None else None
-    has_channels = channels_tsv.is_file()
-    has_events = events_tsv.is_file()
-    has_participants = participants is not None and participants.is_file()
+    has_channels = sidecar_exists(channels_tsv, "BIDS channels.tsv")
+    has_events = sidecar_exists(events_tsv, "BIDS events.tsv")
+    has_participants = sidecar_exists(participants, "participants.tsv")
     if not (has_channels or has_events or has_participants):
         return rec
 
