@@ -107,3 +107,92 @@ def test_bids_sidecar_of_an_edf_named_like_its_sidecar_is_not_read_as_one(tmp_pa
         warnings.simplefilter("ignore", ParaspinalWarning)
         back = ps.read(odd)
     assert back.n_samples == 2000 and len(back.phases) == 0
+
+
+# ----------------------------------------------------------------------------- 3. units
+def _csv(path, sfreq=1000, seconds=2.0):
+    t = np.arange(int(seconds * sfreq)) / sfreq
+    np.savetxt(path, np.c_[t, 100 * np.sin(2 * np.pi * 80 * t)], delimiter=",", header="time,L_MF", comments="")
+    return path
+
+
+@pytest.mark.parametrize("units", ["furlongs", 5, ["parsecs"], {"L_MF": 3}, None])
+def test_unknown_units_are_an_error_naming_the_accepted_ones(tmp_path, units):
+    from paraspinal.errors import ParameterError
+
+    with pytest.raises(ParameterError) as info:
+        ps.read(_csv(tmp_path / "a.csv"), units=units if units is not None else [None])
+    assert "a.csv" in str(info.value)
+    if isinstance(units, str):
+        assert "'uV'" in str(info.value) and "'deg'" in str(info.value)
+    with pytest.raises(ParameterError):
+        ps.Recording.from_array(np.ones((1, 100)), 1000, ["L_MF"], units=units)
+
+
+@pytest.mark.parametrize("spelling, canon", [("µV", "uV"), ("microvolts", "uV"), ("MV", "mV"), ("degrees", "deg"),
+                                             ("°", "deg"), ("Counts", "counts"), ("deg/s", "deg/s")])
+def test_known_unit_spellings_are_accepted(spelling, canon):
+    from paraspinal.recording import check_unit
+
+    assert check_unit(spelling) == canon
+
+
+def test_units_give_the_scale(tmp_path):
+    path = _csv(tmp_path / "a.csv")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ParaspinalWarning)
+        uv = ps.read(path, units="uV").emg("uV")
+        mv = ps.read(path, units="mV").emg("uV")
+    t = np.arange(2000) / 1000
+    np.testing.assert_allclose(uv[0], 100 * np.sin(2 * np.pi * 80 * t), rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(mv, 1000 * uv, rtol=1e-12)
+
+
+def test_biosppy_text_file_honours_units(tmp_path):
+    """A BioSPPy/BITalino file of raw counts: units= says the values are already in that unit."""
+    from paraspinal.errors import ParameterError
+
+    counts = 512 + (np.arange(1000) % 7)
+    p = tmp_path / "b.txt"
+    p.write_text("# Sampling Rate (Hz):= 1000.00\n# Resolution:= 10\n# Labels:= EMG\n"
+                 + "\n".join(str(v) for v in counts) + "\n")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ParaspinalWarning)
+        volts = ps.read(p)  # counts -> volts by the BITalino transfer function
+        as_uv = ps.read(p, units="uV")
+        kept = ps.read(p, units="counts")
+    expected = (counts / 2**10 - 0.5) * 3.3 / 1009
+    np.testing.assert_allclose(volts.get_data(unit="V")[0], expected, rtol=1e-12)
+    np.testing.assert_allclose(as_uv.get_data(unit="uV")[0], counts, rtol=1e-12)
+    assert as_uv.meta.get("transfer") is None
+    assert kept.channels["unit"].tolist() == ["counts"]
+    np.testing.assert_array_equal(kept.get_data(unit=None)[0], counts)
+    with pytest.raises(ParameterError, match="contradict"):
+        ps.read(p, units="uV", transfer="bitalino")
+    with pytest.raises(ParameterError, match="not a unit"):
+        ps.read(p, units="furlongs")
+
+
+def test_readers_without_a_units_option_say_so(tmp_path):
+    from paraspinal.errors import ParameterError
+
+    rec = ps.Recording.from_array(np.random.default_rng(2).normal(0, 50, (1, 2000)), 1000, ["L_MF"])
+    rec.save(tmp_path / "a.edf")
+    with pytest.raises(ParameterError, match="units"):
+        ps.read(tmp_path / "a.edf", units="mV")
+
+
+# ----------------------------------------------------------------------------- 8. options
+@pytest.mark.parametrize("sfreq", [True, False, 1e-9, 0, -5, float("nan"), float("inf"), 1e9, "fast", [1000]])
+def test_implausible_sfreq_is_an_error_stating_the_range(tmp_path, sfreq):
+    from paraspinal.errors import SamplingRateError
+
+    path = _csv(tmp_path / "a.csv")
+    with pytest.raises(SamplingRateError) as info:
+        ps.read(path, sfreq=sfreq, time_column=False)
+    assert "a.csv" in str(info.value)
+    assert "Hz" in str(info.value)
+    with pytest.raises(SamplingRateError):
+        ps.Recording.from_array(np.ones((1, 100)), sfreq, ["L_MF"])
+    if isinstance(sfreq, float) and np.isfinite(sfreq) and sfreq > 0:
+        assert "1 Hz to 1e+06 Hz" in str(info.value)

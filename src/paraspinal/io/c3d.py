@@ -291,7 +291,7 @@ def read_c3d(
     rec_meta.update(dict(meta or {}))
     rec = Recording.from_array(
         data[idx], sfreq, names, units=ch_units, ch_types=types, channel_map=channel_map,
-        meta=rec_meta, rename=rename, file=path,
+        meta=rec_meta, rename=rename, file=path, units_from_file=True,
     )
     phases = _events(params, c3d["header"]["points"]["first_frame"] / point_rate, rec.duration, path)
     if phases is not None:

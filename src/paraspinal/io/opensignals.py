@@ -123,7 +123,7 @@ def _assemble(devices: list[_Device], *, transfer, device, channel_map, meta, re
         meta_out.setdefault("recording_datetime", stamp)
     return Recording.from_array(
         np.vstack(asm.data), rates[0], asm.names, units=asm.units, ch_types=asm.types,
-        channel_map=channel_map, meta=meta_out, rename=rename, file=path,
+        channel_map=channel_map, meta=meta_out, rename=rename, file=path, units_from_file=True,
     )
 
 

@@ -259,7 +259,7 @@ def read_otb_mat(
                            hint="each grid electrode must appear once; rename channels with channel_map")
     out_meta = {**extra, "otb_start_s": start, **dict(meta or {})}
     rec = Recording.from_array(data.T, sfreq, names, units=units, ch_types=types, rename=False, meta=out_meta,
-                               file=path)
+                               file=path, units_from_file=True)
     return _attach_grids(rec, parts, labels, names, names_of, rotation, flip_x, path)
 
 
