@@ -196,3 +196,74 @@ def test_implausible_sfreq_is_an_error_stating_the_range(tmp_path, sfreq):
         ps.Recording.from_array(np.ones((1, 100)), sfreq, ["L_MF"])
     if isinstance(sfreq, float) and np.isfinite(sfreq) and sfreq > 0:
         assert "1 Hz to 1e+06 Hz" in str(info.value)
+
+
+@pytest.mark.parametrize("cmap", ["garbage", ["sEMG1", "L_LT"], {"L_MF": 5}, {"L_MF": ""}])
+def test_channel_map_that_is_not_a_mapping_of_names_is_rejected(tmp_path, cmap):
+    from paraspinal.errors import ChannelError
+
+    with pytest.raises(ChannelError, match="channel_map|channel map") as info:
+        ps.read(_csv(tmp_path / "a.csv"), channel_map=cmap)
+    assert "letters" not in str(info.value) and "'g'" not in str(info.value)
+
+
+def _bids_file(tmp_path):
+    import sys
+    from pathlib import Path
+
+    pytest.importorskip("mne_bids")
+    sys.path.insert(0, str(Path(__file__).parent))
+    from test_io_bids import synthetic
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return ps.io.bids.write_bids(synthetic(), tmp_path / "bids")
+
+
+def test_channels_tsv_naming_absent_channels_is_a_warning(tmp_path):
+    edf = _bids_file(tmp_path)
+    tsv = edf.with_name(edf.name.replace("_emg.edf", "_channels.tsv"))
+    text = tsv.read_text()
+    tsv.write_text(text.replace("L_MF_L5\t", "L_MF_S1\t", 1) + "GHOST\tEMG\tV" + "\tn/a" * (text.split("\n")[0]
+                   .count("\t") - 2) + "\n")
+    with pytest.warns(ParaspinalWarning, match=r"channels.tsv and the data file disagree.*GHOST.*L_MF_L5"):
+        rec = ps.read(edf)
+    assert "L_MF_L5" in rec.ch_names
+
+
+def test_events_tsv_that_is_a_folder_is_an_error(tmp_path):
+    from paraspinal.errors import ReadError
+
+    edf = _bids_file(tmp_path)
+    events = edf.with_name(edf.name.replace("_emg.edf", "_events.tsv"))
+    events.unlink()
+    events.mkdir()
+    with pytest.raises(ReadError, match="events.tsv is a folder"):
+        ps.read(edf)
+
+
+def test_opensignals_file_with_a_damaged_magic_line_is_not_generic_text(tmp_path):
+    head = ('{"00:07:80:D8:A8:82": {"sensor": ["EMG"], "column": ["nSeq", "DI", "CH1"], "sampling rate": 1000, '
+            '"label": ["CH1"], "resolution": [16], "device": "biosignalsplux", "convertedValues": 0}}')
+    body = "\n".join(f"{i}\t0\t{32768 + (i % 9) * 10}" for i in range(2000))
+    good = f"# OpenSignals Text File Format. Version 1\n# {head}\n# EndOfHeader\n{body}\n"
+    for i, damaged in enumerate([good.replace("OpenSignals", "OpenSignaLs", 1), "$" + good[1:],
+                                 good.replace("Format", "Fo\x00mat", 1)]):
+        p = tmp_path / f"os{i}.txt"
+        p.write_text(damaged)
+        with pytest.warns(ParaspinalWarning, match="damaged"):
+            rec = ps.read(p)
+        assert rec.meta["format"] == "opensignals_txt" and rec.sfreq == 1000 and rec.ch_names == ["CH1"]
+
+
+def test_headerless_sample_counter_is_not_a_1_hz_time_column(tmp_path):
+    from paraspinal.errors import SamplingRateError
+
+    p = tmp_path / "counts.txt"
+    p.write_text("\n".join(f"{i}\t{np.sin(i):.5f}" for i in range(500)) + "\n")
+    with pytest.raises(SamplingRateError, match="counts samples"):
+        ps.read(p)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ParaspinalWarning)
+        rec = ps.read(p, sfreq=500, columns=[1])
+    assert rec.sfreq == 500 and rec.n_samples == 500

@@ -267,6 +267,19 @@ def _parse(name: str) -> tuple[str | None, str, str | None, str | None, str | No
     return canonical, "emg", muscle, side, level
 
 
+def _check_mapping(mapping: object, file: str | None) -> None:
+    """A channel map is a mapping of names to names (a string is not one: it would be split into letters)."""
+    if not isinstance(mapping, Mapping):
+        raise ChannelError(
+            f"channel_map={mapping!r} is not a mapping of old to new channel names", file=file,
+            hint="pass a dict such as channel_map={'sEMG1': 'L_LT', 'sEMG2': 'R_LT'} "
+                 "(on the command line: --channel-map sEMG1=L_LT,sEMG2=R_LT)")
+    bad = [(k, v) for k, v in mapping.items() if not isinstance(k, str) or not isinstance(v, str) or not v.strip()]
+    if bad:
+        raise ChannelError(f"channel_map entry {bad[0][0]!r}: {bad[0][1]!r} is not a pair of channel names",
+                           file=file, hint="each entry maps a channel name in the file to a new name (text)")
+
+
 def channel_table(
     ch_names: Iterable[str],
     *,
@@ -312,6 +325,7 @@ def channel_table(
     units = list(units) if units is not None else [None] * len(ch_names)
     types = list(types) if types is not None else [None] * len(ch_names)
     if mapping is not None:
+        _check_mapping(mapping, file)
         unknown = sorted(set(mapping) - set(ch_names))
         if unknown:
             raise ChannelError(

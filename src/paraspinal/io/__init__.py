@@ -108,7 +108,12 @@ def _sniff_otb_mat(head: bytes, path: Path) -> bool:
 
 
 def _sniff_opensignals_txt(head: bytes, path: Path) -> bool:
-    return _text_head(head).startswith("# OpenSignals Text File Format")
+    text = _text_head(head)
+    if text.startswith("# OpenSignals Text File Format"):
+        return True
+    # a damaged first line: the JSON header on line 2 still says OpenSignals
+    return '"sampling rate"' in text and importlib.import_module(
+        f"{__name__}.opensignals").is_opensignals_header(text.splitlines()[:2])
 
 
 def _sniff_delsys(head: bytes, path: Path) -> bool:

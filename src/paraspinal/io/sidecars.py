@@ -21,7 +21,7 @@ from typing import Any
 
 import pandas as pd
 
-from ..errors import ReadError
+from ..errors import ParaspinalWarning, ReadError
 from ..recording import Recording, unit_scale
 
 __all__ = ["NA", "apply_sidecars", "events_to_phases", "parse_entities", "read_tsv", "sidecar_of", "same_file",
@@ -218,12 +218,19 @@ def _apply_channels(rec: Recording, tsv: pd.DataFrame, file: Path) -> Recording:
                         hint="BIDS requires name, type and units")
     table = rec.channels.copy()
     by_name = {n: i for i, n in enumerate(tsv["name"])}
+    dup = sorted({n for n in tsv["name"] if (tsv["name"] == n).sum() > 1})
+    if dup:
+        raise ReadError(f"channels.tsv lists the channel(s) {dup} more than once", file=file,
+                        hint="give each channel one row")
     raw = rec.raw.copy()
     new_types = {}
+    matched, unlisted = set(), []
     for i in range(len(table)):
         j = by_name.get(table.at[i, "source_name"], by_name.get(table.at[i, "name"]))
         if j is None:
+            unlisted.append(table.at[i, "name"])
             continue
+        matched.add(j)
         row = tsv.iloc[j]
         typ = _BIDS_TYPES.get(row["type"].upper(), "misc")
         if typ != table.at[i, "type"]:
@@ -239,6 +246,16 @@ def _apply_channels(rec: Recording, tsv: pd.DataFrame, file: Path) -> Recording:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             raw.set_channel_types(new_types, verbose=False)
+    absent = [n for j, n in enumerate(tsv["name"]) if j not in matched]
+    if absent or unlisted:
+        said = []
+        if absent:
+            said.append(f"it lists {absent} that the data file does not hold")
+        if unlisted:
+            said.append(f"it does not list the data file's {unlisted} (their types and units come from the data "
+                        "file)")
+        warnings.warn(f"{file}: channels.tsv and the data file disagree: {'; '.join(said)}. Check that the "
+                      "sidecar belongs to this recording", ParaspinalWarning, stacklevel=4)
     return Recording(raw, table, rec.meta)
 
 

@@ -184,6 +184,11 @@ def _auto_time_column(parsed: _Parsed, exclude: set[int], has_rate: bool) -> int
     return None
 
 
+def _is_counter(t: np.ndarray) -> bool:
+    """A column of consecutive integers (a sample counter such as OpenSignals' ``nSeq``), not times."""
+    return t.size >= 2 and bool(np.all(np.diff(t) == 1.0)) and float(t[0]).is_integer()
+
+
 def _time_scale(unit: str | None, name: str | None, path: Path) -> float:
     if unit is None:
         m = _TIME_NAME.match(name or "")
@@ -482,6 +487,12 @@ def _time_index(time_column, parsed: _Parsed, explicit: set[int], has_rate: bool
             t_idx = 0
     else:
         t_idx = _column_index(time_column, parsed, path, "time_column option")
+    if time_column is None and t_idx is not None and parsed.names is None and _is_counter(parsed.data[t_idx]):
+        raise SamplingRateError(
+            f"column {t_idx} counts samples (0, 1, 2, ...) rather than giving times, so it gives no sampling rate "
+            "(it would say 1 Hz)", file=path,
+            hint=f"pass sfreq= (Hz); columns=[...] without {t_idx} leaves the counter out, and time_column={t_idx} "
+                 "with time_unit= reads it as a time")
     if t_idx is not None and t_idx in explicit:
         raise ParameterError(f"column {t_idx} is both the time column and a channel", file=path,
                              hint="pass time_column=False if it is a channel")
