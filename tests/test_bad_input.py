@@ -267,3 +267,52 @@ def test_headerless_sample_counter_is_not_a_1_hz_time_column(tmp_path):
         warnings.simplefilter("ignore", ParaspinalWarning)
         rec = ps.read(p, sfreq=500, columns=[1])
     assert rec.sfreq == 500 and rec.n_samples == 500
+
+
+# ----------------------------------------------------------------------------- 2. EDF/BDF header ranges
+def _edf_with_field(tmp_path, fmt, field, value_of, name="bad", channels=(0,)):
+    """An EDF/BDF whose signal-header ``field`` (byte offset per signal, x ns) is set from ``value_of``."""
+    rec = ps.Recording.from_array(np.random.default_rng(0).normal(0, 100, (2, 4000)), 1000, ["L_MF", "R_MF"])
+    src = tmp_path / f"good.{fmt}"
+    if not src.exists():
+        rec.save(src)
+    b = bytearray(src.read_bytes())
+    ns = int(b[252:256])
+    for i in channels:
+        o = 256 + ns * field + 8 * i
+        b[o:o + 8] = value_of(b, ns, i).ljust(8).encode()
+    out = tmp_path / f"{name}.{fmt}"
+    out.write_bytes(bytes(b))
+    return out, rec
+
+
+def _field(b, ns, field, i):
+    return b[256 + ns * field + 8 * i: 256 + ns * field + 8 * (i + 1)].decode().strip()
+
+
+@pytest.mark.parametrize("fmt", ["edf", "bdf"])
+@pytest.mark.parametrize("fault, field, source", [("physical", 104, 112), ("digital", 120, 128)])
+def test_edf_channel_with_a_degenerate_range_is_left_out_with_a_warning(tmp_path, fmt, fault, field, source):
+    path, rec = _edf_with_field(tmp_path, fmt, field, lambda b, ns, i: _field(b, ns, source, i))
+    with pytest.warns(ParaspinalWarning, match=rf"channel 'L_MF': the header gives {fault} minimum.*left out"):
+        back = ps.read(path)
+    assert back.ch_names == ["R_MF"]  # the other channel is read, and right
+    lsb = 2 * np.abs(rec.emg("uV")[1]).max() / 2 ** (16 if fmt == "edf" else 24)
+    np.testing.assert_allclose(back.emg("uV")[0], rec.emg("uV")[1], atol=2 * lsb)
+
+
+def test_edf_whose_every_channel_has_a_degenerate_range_is_an_error(tmp_path):
+    from paraspinal.errors import ReadError
+
+    path, _ = _edf_with_field(tmp_path, "edf", 104, lambda b, ns, i: _field(b, ns, 112, i), channels=(0, 1))
+    with pytest.raises(ReadError, match="no channel can be scaled"):
+        ps.read(path)
+
+
+def test_edf_range_that_is_not_a_number_is_an_error_naming_the_channel(tmp_path):
+    from paraspinal.errors import ReadError
+
+    path, _ = _edf_with_field(tmp_path, "edf", 112, lambda b, ns, i: "abc", channels=(1,))
+    with pytest.raises(ReadError, match="physical maximum") as info:
+        ps.read(path)
+    assert info.value.channel == "R_MF"
