@@ -316,3 +316,83 @@ def test_edf_range_that_is_not_a_number_is_an_error_naming_the_channel(tmp_path)
     with pytest.raises(ReadError, match="physical maximum") as info:
         ps.read(path)
     assert info.value.channel == "R_MF"
+
+
+# ----------------------------------------------------------------------------- 5. pathological text, bounded
+_BOUNDED_READ = """
+import resource, sys, warnings
+limit = int(sys.argv[2]) * 2**20
+resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+import paraspinal as ps
+from paraspinal.errors import ParaspinalError
+warnings.simplefilter("ignore")
+try:
+    ps.read(sys.argv[1])
+except ParaspinalError as err:
+    print("PARASPINAL", type(err).__name__, str(err)[:300])
+except MemoryError:
+    print("MEMORY")
+else:
+    print("READ")
+"""
+
+
+def _pathological(tmp_path, kind):
+    p = tmp_path / f"{kind}.csv"
+    if kind == "wide_first":  # the issue's 444 KB file: one 200,000-field line, then 2-field rows
+        p.write_text(",".join(["1"] * 200_000) + "\n" + "".join(f"{i},{i}\n" for i in range(5000)))
+    elif kind == "wide_late":
+        rows = [f"{i / 1000},{i % 7}\n" for i in range(100_000)]
+        rows.insert(60_000, ",".join(["1.0"] * 200_000) + "\n")
+        p.write_text("".join(rows))
+    elif kind == "junk":  # a header, then 2 million rows of junk
+        with open(p, "w") as fh:
+            fh.write("time,L_MF\n")
+            fh.writelines(["abc,def\n"] * 2_000_000)
+    elif kind == "junk_late":  # numbers, then junk from row 500,000 on
+        with open(p, "w") as fh:
+            fh.write("time,L_MF\n")
+            fh.writelines(f"{i / 1000},{i % 7}\n" for i in range(500_000))
+            fh.writelines(["abc,def\n"] * 500_000)
+    return p
+
+
+@pytest.mark.parametrize("kind, match", [("wide_first", "line 1 has 200000 fields where 2"),
+                                         ("wide_late", "line 60001 has 200000 fields"),
+                                         ("junk", "line 2, column 1"),
+                                         ("junk_late", "line 500002, column 1")])
+def test_pathological_text_is_refused_in_bounded_memory_and_time(tmp_path, kind, match):
+    """The read runs in a child process limited to 1 GiB of address space (importing paraspinal
+    takes about 0.6 GiB of it) and 120 s: a project error must come out, not a MemoryError,
+    a crash or a hang (before the fix: > 120 s and 6.9 GB for the wide line)."""
+    import os
+    import subprocess
+    import sys
+
+    pytest.importorskip("resource")
+    p = _pathological(tmp_path, kind)
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    res = subprocess.run([sys.executable, "-c", _BOUNDED_READ, str(p), "1024"], capture_output=True, text=True,
+                         timeout=120, env=env)
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert res.stdout.startswith("PARASPINAL ReadError"), (res.stdout, res.stderr[-2000:])
+    assert match in res.stdout and p.name in res.stdout
+
+
+def test_text_with_an_empty_cell_late_in_a_long_file_names_it(tmp_path):
+    """The line-by-line parser (block by block) gives the same answer as the fast one would."""
+    p = tmp_path / "gap.csv"
+    with open(p, "w") as fh:
+        fh.write("time,L_MF\n")
+        fh.writelines(f"{i / 1000},{(i % 7) * 1e-6}\n" for i in range(300_000))
+        fh.write("300,\n")
+        fh.writelines(f"{i / 1000},{(i % 7) * 1e-6}\n" for i in range(300_001, 300_010))
+    from paraspinal.errors import ChannelError
+
+    with pytest.raises(ChannelError, match="1 non-finite .* at sample 300000"):
+        ps.read(p)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ParaspinalWarning)
+        rec = ps.read(p, columns=["time"], time_column=False, sfreq=1000)
+    np.testing.assert_allclose(rec.get_data(unit=None)[0], np.r_[np.arange(300_000) / 1000, 300,
+                                                                  np.arange(300_001, 300_010) / 1000])
