@@ -24,11 +24,53 @@ import pandas as pd
 from .channels import CHANNEL_COLUMNS, GRID_COLUMNS, channel_table
 from .errors import ChannelError, ParameterError, ParaspinalWarning, SamplingRateError, WriteError
 
-__all__ = ["Recording", "META_KEYS", "UNIT_SCALE", "OTHER_UNITS", "SFREQ_RANGE", "unit_scale", "check_unit",
-           "check_sfreq"]
+__all__ = ["Recording", "META_KEYS", "GROUPS", "UNIT_SCALE", "OTHER_UNITS", "SFREQ_RANGE", "unit_scale",
+           "check_unit", "check_sfreq", "normalise_group"]
 
 #: Metadata keys every Recording has (None when unknown).
 META_KEYS: tuple[str, ...] = ("subject", "group", "session", "task", "run")
+
+#: The groups paraspinal compares (``meta["group"]``): healthy controls and low-back-pain patients.
+GROUPS: tuple[str, ...] = ("control", "patient")
+
+
+def normalise_group(value: Any) -> tuple[str | None, str | None]:
+    """A group label as paraspinal compares it, and a note when it was changed or is not known.
+
+    White space is trimmed and collapsed; a label that is one of :data:`GROUPS` in another
+    letter case (``"CONTROL "``, ``"Patient"``) becomes that group, which is unambiguous.
+    Anything else is kept as written (never guessed: ``"ctrl"`` or ``"LBP"`` stay themselves)
+    with a note that group statistics leave it out.
+
+    Parameters
+    ----------
+    value : str or None
+        The label (``n/a`` and empty cells are None).
+
+    Returns
+    -------
+    (str or None, str or None)
+        The label, and a sentence saying what was done (None when the label was a group as
+        written, or missing).
+
+    Examples
+    --------
+    >>> normalise_group("CONTROL ")
+    ('control', "group 'CONTROL ' read as 'control'")
+    >>> normalise_group("patient")
+    ('patient', None)
+    """
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return None, None
+    text = " ".join(str(value).split())
+    if text in ("", "n/a", "N/A"):
+        return None, None
+    if text.lower() in GROUPS:
+        canon = text.lower()
+        return canon, None if canon == value else f"group {value!r} read as {canon!r}"
+    return text, (f"group {value!r} is not one of {list(GROUPS)}: group statistics leave it out (rename it "
+                  "to one of them, or keep it for a third group)")
+
 
 #: Multiplier from a voltage unit to volts.
 UNIT_SCALE: dict[str, float] = {"V": 1.0, "mV": 1e-3, "uV": 1e-6, "nV": 1e-9}

@@ -22,10 +22,10 @@ from typing import Any
 import pandas as pd
 
 from ..errors import ParaspinalWarning, ReadError
-from ..recording import Recording, unit_scale
+from ..recording import Recording, normalise_group, unit_scale
 
-__all__ = ["NA", "apply_sidecars", "events_to_phases", "parse_entities", "read_tsv", "sidecar_of", "same_file",
-           "sidecar_exists"]
+__all__ = ["NA", "apply_sidecars", "events_to_phases", "parse_entities", "read_tsv", "read_participants",
+           "participant_row", "sidecar_of", "same_file", "sidecar_exists"]
 
 #: How BIDS tables write a missing value.
 NA = "n/a"
@@ -134,6 +134,38 @@ def read_tsv(path: Path) -> pd.DataFrame:
                         hint="it must be a tab-separated table with a header row") from err
 
 
+def read_participants(path: Path) -> pd.DataFrame:
+    """``participants.tsv`` as text, with a ``participant_id`` column (ids stripped of white space).
+
+    Raises
+    ------
+    ReadError
+        The table cannot be read, or has no ``participant_id`` column.
+    """
+    table = read_tsv(path)
+    if "participant_id" not in table.columns:
+        raise ReadError("participants.tsv has no participant_id column", file=path,
+                        hint="the first column must be participant_id (sub-<label>)")
+    return table.assign(participant_id=table["participant_id"].str.strip())
+
+
+def participant_row(table: pd.DataFrame, participant: str, path: Path) -> dict[str, str] | None:
+    """The row of one participant (``sub-<label>``) of :func:`read_participants`, or None when it has none.
+
+    Raises
+    ------
+    ReadError
+        The participant has more than one row: which one is right (a patient could become a
+        control) cannot be guessed.
+    """
+    rows = table.index[table["participant_id"] == participant]
+    if len(rows) > 1:
+        raise ReadError(f"participants.tsv lists {participant} {len(rows)} times (lines "
+                        f"{[int(i) + 2 for i in rows]})", file=path,
+                        hint="keep one row per participant: which group is right cannot be guessed")
+    return table.loc[rows[0]].to_dict() if len(rows) else None
+
+
 def _opt(value: str) -> str | None:
     return None if value in ("", NA) else value
 
@@ -195,15 +227,18 @@ def apply_sidecars(rec: Recording, path: str | os.PathLike) -> Recording:
     found: dict[str, Any] = {"subject": ents.get("sub"), "session": ents.get("ses"), "task": ents.get("task"),
                              "run": _run_value(ents["run"]) if "run" in ents else None}
     if has_participants:
-        table = read_tsv(participants)
-        if "participant_id" not in table.columns:
-            raise ReadError("participants.tsv has no participant_id column", file=participants,
-                            hint="the first column must be participant_id (sub-<label>)")
-        row = table[table["participant_id"] == f"sub-{ents['sub']}"]
-        if len(row):
+        row = participant_row(read_participants(participants), f"sub-{ents['sub']}", participants)
+        if row is not None:
             for col in ("group", "age", "sex"):
-                if col in row.columns and _opt(row[col].iat[0]) is not None:
-                    found[col] = row[col].iat[0]
+                if _opt(row.get(col, NA)) is not None:
+                    found[col] = row[col]
+            if found.get("group") is not None and meta.get("group") is None:
+                found["group"], note = normalise_group(found["group"])
+                if note:
+                    warnings.warn(f"{participants}: sub-{ents['sub']}: {note}", ParaspinalWarning, stacklevel=3)
+        elif meta.get("group") is None:
+            warnings.warn(f"{participants}: sub-{ents['sub']} has no row, so the recording has no group",
+                          ParaspinalWarning, stacklevel=3)
     for key, value in found.items():
         if value is not None and meta.get(key) is None:
             meta[key] = value
