@@ -123,3 +123,48 @@ def test_manifest_group_labels_are_normalised(study, tmp_path):
     with pytest.warns(ParaspinalWarning, match="read as 'control'"):
         st = discover(manifest)
     assert st.recordings[0].meta["group"] == "control"
+
+
+# ----------------------------------------------------------------------------- 6. disk full
+def _no_space(pyarrow_style: bool):
+    import errno
+
+    def write(*args, **kwargs):
+        if pyarrow_style:  # pyarrow's own error: no errno, the C library's message in the text
+            raise OSError("Error writing bytes to file. Detail: [errno 28] No space left on device")
+        raise OSError(errno.ENOSPC, "No space left on device")
+    return write
+
+
+def _leftovers(out: Path) -> list[str]:
+    return sorted(p.relative_to(out).as_posix() for p in out.rglob("*")
+                  if ".tmp" in p.name or (p.parent.name == "tmp" and p.parent.parent.name == "cache"))
+
+
+@pytest.mark.parametrize("where", ["outputs", "cache"])
+@pytest.mark.parametrize("pyarrow_style", [False, True])
+def test_disk_full_is_a_write_error_naming_the_folder_and_the_space(study, tmp_path, monkeypatch, where,
+                                                                   pyarrow_style):
+    from paraspinal.errors import WriteError
+
+    out = tmp_path / "out"
+    target = "paraspinal.study.outputs.write_parquet" if where == "outputs" else "paraspinal.study.cache.write_parquet"
+    monkeypatch.setattr(target, _no_space(pyarrow_style))
+    with pytest.raises(WriteError) as info:
+        _run(study, out)
+    msg = str(info.value)
+    assert str(out) in msg and "disk is full" in msg and "MB more" in msg and "MB are free" in msg
+    assert _leftovers(out) == []  # nothing partial
+    assert not (out / "qc.parquet").exists() and not (out / "provenance.json").exists()
+
+
+def test_disk_full_cli_exit_status_2_without_traceback(study, tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from paraspinal.cli import main
+
+    monkeypatch.setattr("paraspinal.study.outputs.write_parquet", _no_space(False))
+    out = tmp_path / "out"
+    res = CliRunner().invoke(main, ["study", "run", str(study), "-o", str(out), "-j", "1", "-q", "--no-report"])
+    assert res.exit_code == 2, res.output
+    assert "Traceback" not in res.output and "disk is full" in res.output and str(out) in res.output
