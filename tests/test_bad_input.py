@@ -396,3 +396,76 @@ def test_text_with_an_empty_cell_late_in_a_long_file_names_it(tmp_path):
         rec = ps.read(p, columns=["time"], time_column=False, sfreq=1000)
     np.testing.assert_allclose(rec.get_data(unit=None)[0], np.r_[np.arange(300_000) / 1000, 300,
                                                                   np.arange(300_001, 300_010) / 1000])
+
+
+# ----------------------------------------------------------------------------- 9. degenerate processing
+def _noise(n, sfreq=1000, channels=("L_MF", "R_MF"), seed=3):
+    return ps.Recording.from_array(np.random.default_rng(seed).normal(0, 50, (len(channels), n)), sfreq,
+                                   list(channels))
+
+
+@pytest.mark.parametrize("n", [10, 249, 499])
+def test_too_short_recording_is_a_signal_error_stating_the_minimum(n):
+    from paraspinal.errors import SignalError
+
+    with pytest.raises(SignalError, match=r"shorter than the 0.5 s the features need"):
+        ps.features.compute(_noise(n))
+    assert len(ps.features.compute(_noise(500), features=["rms"], nperseg_s=0.5)) > 0  # 0.5 s is enough
+
+
+def test_phase_shorter_than_the_window_gives_no_rows_and_a_warning():
+    import pandas as pd
+
+    rec = _noise(5000).with_phases(pd.DataFrame({"onset": [0.0, 2.0], "duration": [2.0, 0.1],
+                                                 "phase": ["standing", "sitting"]}))
+    with pytest.warns(ParaspinalWarning, match=r"shorter than the 250 ms envelope window.*'sitting' at 2 s"):
+        df = ps.features.compute(rec, features=["amplitude"])
+    assert set(df["phase"]) == {"standing"}
+
+
+def test_overlapping_movement_phases_are_a_warning_but_nesting_in_a_trial_is_not():
+    import pandas as pd
+
+    overlap = pd.DataFrame({"onset": [0.0, 2.0], "duration": [5.0, 3.0], "phase": ["flexion", "extension"]})
+    with pytest.warns(ParaspinalWarning, match=r"phases overlap: 'flexion' at 0 s and 'extension' at 2 s \(3 s\)"):
+        ps.phases.validate(overlap)
+    nested = pd.DataFrame({"onset": [0.0, 1.0, 3.0, 3.0004], "duration": [8.0, 2.0, 0.0004, 2.0],
+                           "phase": ["trial1", "flexion", "full_flexion", "extension"]})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ParaspinalWarning)
+        ps.phases.validate(nested, on_unknown="keep")  # a phase inside a trial; boundaries that touch
+
+
+def test_phase_past_the_end_is_a_paraspinal_warning_naming_it():
+    import pandas as pd
+
+    rec = _noise(10_000)
+    table = pd.DataFrame({"onset": [0.0, 8.0, 12.0], "duration": [5.0, 5.0, 1.0],
+                          "phase": ["standing", "sitting", "prone"]})
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        out = rec.with_phases(table)
+    said = [str(w.message) for w in caught]
+    assert any("'sitting' at 8 s (5 s) run past its edges" in m and "'prone' at 12 s" in m for m in said), said
+    assert not any("annotation(s)" in m for m in said)  # MNE's own message is replaced by ours
+    assert list(out.phases["phase"]) == ["standing", "sitting"]
+    with pytest.warns(ParaspinalWarning, match=r"start after the end.*'prone' at 12 s"):
+        ps.features.compute(rec, phases=table, features=["rms"])
+
+
+def test_flat_channel_is_said_once_and_leaks_no_numpy_warning():
+    x = np.random.default_rng(0).normal(0, 50, (3, 20_000))
+    x[1] = 0.0
+    x[2] = 1e-3  # a constant (a DC offset, no signal): flat after the band-pass
+    rec = ps.Recording.from_array(x, 1000, ["L_MF", "R_MF", "L_LT"])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        df = ps.analyze(rec)
+    runtime = [str(w.message) for w in caught if issubclass(w.category, RuntimeWarning)]
+    flat = [str(w.message) for w in caught if "flat channel" in str(w.message)]
+    assert runtime == [] and len(flat) == 1 and "'R_MF', 'L_LT'" in flat[0]
+    assert set(df["channel"]) == {"L_MF"}
+    from paraspinal.errors import SignalError
+
+    with pytest.raises(SignalError, match="every EMG channel is flat"):
+        ps.features.compute(ps.Recording.from_array(np.zeros((2, 5000)), 1000, ["L_MF", "R_MF"]))

@@ -168,3 +168,19 @@ def test_disk_full_cli_exit_status_2_without_traceback(study, tmp_path, monkeypa
     res = CliRunner().invoke(main, ["study", "run", str(study), "-o", str(out), "-j", "1", "-q", "--no-report"])
     assert res.exit_code == 2, res.output
     assert "Traceback" not in res.output and "disk is full" in res.output and str(out) in res.output
+
+
+# ----------------------------------------------------------------------------- 9. discovery
+def test_subject_folder_without_emg_is_a_note_not_silence(study):
+    (study / "sub-05" / "anat").mkdir(parents=True)  # a participant with no EMG recorded
+    other = study / "sub-01" / "emg" / "sub-01_task-extra_emg.csv"  # a format BIDS discovery does not read
+    other.write_text("time,L_MF\n0,1\n")
+    (study / "sub-02" / "emg" / "sub-02_task-loop_emg.edf").symlink_to("sub-02_task-loop_emg.edf")  # a link loop
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        st = discover(study)
+    said = [str(w.message) for w in caught if issubclass(w.category, ParaspinalWarning)]
+    assert any("sub-05: no EMG recording" in m for m in said)
+    assert any("sub-01_task-extra_emg.csv: is not EDF or BDF" in m for m in said)
+    assert any("sub-02_task-loop_emg.edf: is not a regular file" in m for m in said)
+    assert len(st.recordings) == 4 and all(n in st.notes for n in said)

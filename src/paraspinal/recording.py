@@ -684,7 +684,10 @@ class Recording:
         # of copying the whole recording
         raw = mne.io.RawArray(self.raw._data, self.raw.info.copy(), first_samp=self.raw.first_samp,
                               copy="auto", verbose=False)
-        raw.set_annotations(ann, verbose=False)
+        _warn_outside(phases, self.duration, self.meta.get("source"))
+        with warnings.catch_warnings():  # said above, with the phases' names
+            warnings.filterwarnings("ignore", message=r"(Limited|Omitted) \d+ annotation", category=RuntimeWarning)
+            raw.set_annotations(ann, verbose=False)
         return Recording(raw, self.channels.copy(), _copy.deepcopy(self.meta))
 
     def with_meta(self, **fields: Any) -> Recording:
@@ -760,6 +763,27 @@ def _unit_list(units, ch_names, file, from_file: bool = False) -> list[str]:
         return out
     return [check_unit(u, file=file, channel=c if len(set(map(repr, out))) > 1 else None)
             for c, u in zip(ch_names, out)]
+
+
+def _warn_outside(phases: pd.DataFrame, duration: float, file) -> None:
+    """Warn about phases outside the recording: left out (all outside) or cut at its edges (MNE does both)."""
+    if not len(phases):
+        return
+    onset = np.asarray(phases["onset"], dtype=float)
+    end = onset + np.asarray(phases["duration"], dtype=float)
+    gone = (onset >= duration) | (end < 0)
+    cut = ~gone & ((onset < 0) | (end > duration))
+    said = []
+    for mask, what in ((gone, "lie outside the recording and are left out"),
+                       (cut, "run past its edges and are cut there")):
+        if mask.any():
+            items = [f"{p!r} at {o:g} s ({d:g} s)" for p, o, d in
+                     zip(np.asarray(phases["phase"])[mask], onset[mask], (end - onset)[mask])]
+            said.append(f"phase(s) {', '.join(items[:6])}{' ...' if len(items) > 6 else ''} {what}")
+    if said:
+        where = f"{file}: " if file else ""
+        warnings.warn(f"{where}the recording lasts {duration:g} s: {'; '.join(said)}", ParaspinalWarning,
+                      stacklevel=4)
 
 
 def _warn_non_voltage_emg(table: pd.DataFrame, unit_list: Sequence[str], file) -> None:
