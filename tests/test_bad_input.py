@@ -469,3 +469,45 @@ def test_flat_channel_is_said_once_and_leaks_no_numpy_warning():
 
     with pytest.raises(SignalError, match="every EMG channel is flat"):
         ps.features.compute(ps.Recording.from_array(np.zeros((2, 5000)), 1000, ["L_MF", "R_MF"]))
+
+
+# ----------------------------------------------------------------------------- 10. sidecars written atomically
+def _failing_fsync(monkeypatch, after: int = 0):
+    """fsync fails from its ``after + 1``-th call on: a write that fails before its rename."""
+    import paraspinal._files as files
+
+    calls = []
+    real = files.os.fsync
+
+    def fsync(fd):
+        calls.append(fd)
+        if len(calls) > after:
+            raise OSError(5, "Input/output error (simulated)")
+        return real(fd)
+    monkeypatch.setattr(files.os, "fsync", fsync)
+
+
+def test_phase_sidecar_and_its_json_are_written_atomically(tmp_path, monkeypatch):
+    from paraspinal.viewer.sidecar import write_phases
+
+    side = tmp_path / "trial.csv.events.tsv"
+    phases = ps.phases.from_protocol([("standing", 1.0)], cycles=False)
+    _failing_fsync(monkeypatch, after=2)  # the table and its folder are flushed; the description fails
+    with pytest.raises(OSError, match="simulated"):
+        write_phases(phases, side, 1000)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [side.name]  # no half-written json, no temp file
+
+
+def test_bids_events_json_is_written_atomically(tmp_path, monkeypatch):
+    import json
+
+    edf = _bids_file(tmp_path)
+    events_json = edf.with_name(edf.name.replace("_emg.edf", "_events.json"))
+    rec = ps.read(edf)
+    _failing_fsync(monkeypatch)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with pytest.raises(OSError, match="simulated"):  # paraspinal's own sidecars go through atomic_path
+            ps.io.bids.write_bids(rec, tmp_path / "bids", overwrite=True)
+    json.loads(events_json.read_text())  # whole (MNE-BIDS's or ours), never half a file
+    assert not [p for p in (tmp_path / "bids").rglob("*") if ".tmp-" in p.name]

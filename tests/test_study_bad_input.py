@@ -184,3 +184,59 @@ def test_subject_folder_without_emg_is_a_note_not_silence(study):
     assert any("sub-01_task-extra_emg.csv: is not EDF or BDF" in m for m in said)
     assert any("sub-02_task-loop_emg.edf: is not a regular file" in m for m in said)
     assert len(st.recordings) == 4 and all(n in st.notes for n in said)
+
+
+# ----------------------------------------------------------------------------- 10. workers die with the parent
+_ORPHANS = """
+import multiprocessing as mp, sys, time
+from concurrent.futures import ProcessPoolExecutor
+from paraspinal._workers import init_worker
+
+def task(i):
+    time.sleep(120)  # a long recording
+
+if __name__ == "__main__":
+    ex = ProcessPoolExecutor(max_workers=2, mp_context=mp.get_context("spawn"), initializer=init_worker)
+    futs = [ex.submit(task, i) for i in range(2)]
+    while len(ex._processes) < 2 or not all(p.is_alive() for p in ex._processes.values()):
+        time.sleep(0.1)
+    time.sleep(2)  # the initializers have run
+    print(" ".join(str(p) for p in ex._processes), flush=True)
+    time.sleep(120)
+"""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+    except FileNotFoundError:
+        return False
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc (Linux)")
+def test_pool_workers_die_with_a_killed_parent(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    script = tmp_path / "orphans.py"
+    script.write_text(_ORPHANS)
+    parent = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True)
+    workers: list[int] = []
+    try:
+        workers = [int(p) for p in parent.stdout.readline().split()]
+        assert len(workers) == 2 and all(_alive(p) for p in workers)
+        parent.kill()  # kill -9: no clean-up of any kind in the parent
+        parent.wait(timeout=30)
+        deadline = time.monotonic() + 10
+        while any(_alive(p) for p in workers) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not any(_alive(p) for p in workers), f"orphaned workers {workers} still running"
+    finally:
+        parent.kill()
+        for p in workers:  # the test's own processes, if they outlived it
+            if _alive(p):
+                os.kill(p, signal.SIGKILL)
