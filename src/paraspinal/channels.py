@@ -267,6 +267,26 @@ def _parse(name: str) -> tuple[str | None, str, str | None, str | None, str | No
     return canonical, "emg", muscle, side, level
 
 
+def _text_name(name: object) -> str:
+    """A channel name as text that every writer accepts.
+
+    Readers decode the bytes of a file's labels; bytes that are not UTF-8 come back as lone
+    surrogates (``"\\udce9"``), which no table, Parquet file or FIF file can hold. Those
+    bytes are read as Latin-1 instead (``b"B\\xedceps"`` is ``"Bíceps"``), as the text
+    readers do.
+    """
+    text = str(name)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raw = text.encode("utf-8", "surrogateescape")
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            text = raw.decode("latin-1")
+    return text
+
+
 def _check_mapping(mapping: object, file: str | None) -> None:
     """A channel map is a mapping of names to names (a string is not one: it would be split into letters)."""
     if not isinstance(mapping, Mapping):
@@ -321,7 +341,7 @@ def channel_table(
     ChannelError
         When two channels end up with the same name.
     """
-    ch_names = list(ch_names)
+    ch_names = [_text_name(nm) for nm in ch_names]
     units = list(units) if units is not None else [None] * len(ch_names)
     types = list(types) if types is not None else [None] * len(ch_names)
     if mapping is not None:

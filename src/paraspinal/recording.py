@@ -292,6 +292,7 @@ class Recording:
         units: Mapping[str, str] | None = None,
         rename: bool = True,
         copy: bool = True,
+        allow_nan: bool = True,
     ) -> Recording:
         """Wrap an MNE raw object.
 
@@ -312,6 +313,10 @@ class Recording:
             Rename recognised channels to canonical names.
         copy : bool
             Work on a copy of ``raw`` (default). Pass False to hand over ownership.
+        allow_nan : bool
+            Keep non-finite samples (default, as MNE holds them). The readers pass False:
+            a NaN or inf sample read from a file is a :class:`~paraspinal.errors.ChannelError`
+            naming the channel and the first such sample.
 
         Returns
         -------
@@ -344,6 +349,10 @@ class Recording:
             for i, (t0, typ) in enumerate(zip(types, channels["type"])):
                 if ch_units[i] is None and typ == "misc" and t0 in ("eeg", "emg", "ecg", "bio"):
                     channels.loc[i, "unit"] = "V"
+        if not allow_nan:
+            _check_finite(raw._data, raw.ch_names, _filename_of(raw),
+                          hint="the file may be damaged, or its writer stores gaps as NaN: re-export it, or fill "
+                               "the gaps")
         _apply_table_to_raw(raw, channels)
         return cls(raw, channels, meta)
 
@@ -798,7 +807,8 @@ def _warn_non_voltage_emg(table: pd.DataFrame, unit_list: Sequence[str], file) -
                       "file's units (or pass channel types / units when reading)", ParaspinalWarning, stacklevel=4)
 
 
-def _check_finite(arr: np.ndarray, ch_names: Sequence[str], file) -> None:
+def _check_finite(arr: np.ndarray, ch_names: Sequence[str], file,
+                  hint: str = "fill or crop the gap before loading, or pass allow_nan=True to keep them") -> None:
     bad_rows = ~np.isfinite(arr).all(axis=1)
     if bad_rows.any():
         i = int(np.flatnonzero(bad_rows)[0])
@@ -811,5 +821,5 @@ def _check_finite(arr: np.ndarray, ch_names: Sequence[str], file) -> None:
             + (f"; channels {others} have some too" if others else ""),
             file=file,
             channel=ch_names[i],
-            hint="fill or crop the gap before loading, or pass allow_nan=True to keep them",
+            hint=hint,
         )

@@ -26,7 +26,7 @@ import mne
 import numpy as np
 import pandas as pd
 
-from ..errors import ParameterError, ParaspinalWarning, ReadError, WriteError
+from ..errors import ParameterError, ParaspinalError, ParaspinalWarning, ReadError, WriteError
 from ..recording import Recording
 from .sidecars import apply_sidecars
 
@@ -52,8 +52,9 @@ def _wrap(path: Path, fmt: str, func, **kwargs) -> mne.io.BaseRaw:
                     raw._filenames = [path]
                     return raw
             return func(path, preload=True, verbose="error", **kwargs)
-    except (ValueError, OSError, EOFError, IndexError, KeyError, UnicodeDecodeError, RuntimeError,
-            NotImplementedError) as err:
+    except MemoryError:
+        raise
+    except Exception as err:  # noqa: BLE001 - MNE raises bare Exception, TypeError, configparser errors... on bad bytes
         raise ReadError(
             f"could not be read as {fmt}: {err}",
             file=path,
@@ -83,7 +84,14 @@ def _finish(
         from_header["subject"] = str(his_id)
     meta = {**from_header, **stored_meta.get("meta", {}), **(dict(meta) if meta else {})}
     units = {**stored_meta.get("units", {}), **units}
-    rec = Recording.from_mne(raw, meta=meta, channel_map=channel_map, units=units, rename=rename, copy=False)
+    try:
+        rec = Recording.from_mne(raw, meta=meta, channel_map=channel_map, units=units, rename=rename, copy=False,
+                                 allow_nan=False)
+    except ParaspinalError:
+        raise
+    except (ValueError, KeyError, TypeError, IndexError) as err:  # MNE, on the channel info of a damaged file
+        raise ReadError(f"its channel information cannot be used: {err}", file=path,
+                        hint="the file may be corrupted; re-export it") from err
     ann = raw.annotations
     if len(ann) and any(_CYCLE_RE.match(d) for d in ann.description):
         # EDF+/BDF+ annotations written by paraspinal carry the cycle as "phase [cycle N]"
@@ -416,6 +424,10 @@ def write_mne(rec: Recording, path: str | os.PathLike, *, fmt: str | None = None
         )
     if path.exists() and not overwrite:
         raise WriteError("the file exists", file=path, hint="pass overwrite=True to replace it")
+    odd = [n for n in rec.ch_names if not n.isascii()]
+    if odd:
+        raise WriteError(f"{fmt.upper()} stores channel names as ASCII; these are not: {odd[:6]}", file=path,
+                         channel=odd[0], hint="rename them first, e.g. ps.read(..., channel_map={'old': 'new'})")
     raw = rec.to_mne()
     units = {n: u for n, u, t in zip(rec.channels["name"], rec.channels["unit"], rec.channels["type"]) if u not in ("V",)}
     cycles = [None if pd.isna(c) else int(c) for c in rec.phases["cycle"]]

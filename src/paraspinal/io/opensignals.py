@@ -384,17 +384,17 @@ def read_opensignals_h5(
         raise ReadError(f"could not be opened as HDF5: {err}", file=path,
                         hint="the file may be truncated or corrupted; re-export it from OpenSignals") from err
     with fh:
-        groups = [(name, g) for name, g in fh.items() if isinstance(g, h5py.Group) and "sampling rate" in g.attrs]
-        if not groups:
-            raise FormatError("an HDF5 file without OpenSignals device groups (no 'sampling rate' attribute)",
-                              file=path, hint="for MATLAB v7.3 files use format='matlab'")
         devices = []
-        try:
+        try:  # HDF5 raises RuntimeError (and others) for damaged object headers, met while listing too
+            groups = [(name, g) for name, g in fh.items() if isinstance(g, h5py.Group) and "sampling rate" in g.attrs]
+            if not groups:
+                raise FormatError("an HDF5 file without OpenSignals device groups (no 'sampling rate' attribute)",
+                                  file=path, hint="for MATLAB v7.3 files use format='matlab'")
             for mac, g in groups:
                 devices.append(_h5_device(mac, g, path, h5py))
-        except (KeyError, TypeError, ValueError, OSError) as err:
+        except (KeyError, TypeError, ValueError, OSError, RuntimeError) as err:
             raise FormatError(f"malformed OpenSignals HDF5 layout: {err}", file=path,
-                              hint="re-export the recording from OpenSignals") from err
+                              hint="the file may be damaged; re-export the recording from OpenSignals") from err
     return _assemble(devices, transfer=transfer, device=device, channel_map=channel_map, meta=meta,
                      rename=rename, path=path)
 
