@@ -511,3 +511,184 @@ def test_bids_events_json_is_written_atomically(tmp_path, monkeypatch):
             ps.io.bids.write_bids(rec, tmp_path / "bids", overwrite=True)
     json.loads(events_json.read_text())  # whole (MNE-BIDS's or ours), never half a file
     assert not [p for p in (tmp_path / "bids").rglob("*") if ".tmp-" in p.name]
+
+
+# ----------------------------------------------------------------------------- a fresh adversarial pass
+def _bv(tmp_path, values):
+    """A BrainVision recording of float32 samples (2 channels, multiplexed)."""
+    (tmp_path / "bv.eeg").write_bytes(np.asarray(values, dtype="<f4").T.tobytes())
+    (tmp_path / "bv.vmrk").write_text("Brain Vision Data Exchange Marker File, Version 1.0\n[Common Infos]\n"
+                                      "DataFile=bv.eeg\n[Marker Infos]\n")
+    vhdr = tmp_path / "bv.vhdr"
+    vhdr.write_text("Brain Vision Data Exchange Header File Version 1.0\n[Common Infos]\nDataFile=bv.eeg\n"
+                    "MarkerFile=bv.vmrk\nDataFormat=BINARY\nDataOrientation=MULTIPLEXED\nNumberOfChannels=2\n"
+                    "SamplingInterval=1000\n[Binary Infos]\nBinaryFormat=IEEE_FLOAT_32\n[Channel Infos]\n"
+                    "Ch1=L_MF,,1,µV\nCh2=R_MF,,1,µV\n")
+    return vhdr
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+@pytest.mark.parametrize("fmt", ["fif", "brainvision", "mat", "csv", "wfdb"])
+def test_non_finite_samples_are_a_channel_error_in_every_format(tmp_path, fmt, bad):
+    import scipy.io
+
+    from paraspinal.errors import ChannelError
+
+    x = np.random.default_rng(0).normal(0, 50, (2, 1000))
+    x[1, 123] = bad
+    if fmt == "fif":
+        path = tmp_path / "a.fif"
+        ps.Recording.from_array(x, 1000, ["L_MF", "R_MF"], allow_nan=True).save(path)
+    elif fmt == "brainvision":
+        path = _bv(tmp_path, x)
+    elif fmt == "mat":
+        path = tmp_path / "a.mat"
+        scipy.io.savemat(path, {"data": x * 1e-6, "fs": 1000.0})
+    elif fmt == "csv":
+        path = tmp_path / "a.csv"
+        np.savetxt(path, np.c_[np.arange(1000) / 1000, x.T], delimiter=",", header="time,L_MF,R_MF", comments="")
+    else:
+        wfdb = pytest.importorskip("wfdb")
+        if not np.isnan(bad):
+            pytest.skip("WFDB marks a missing sample only (as NaN); it holds no infinity")
+        wfdb.wrsamp("a", fs=1000, units=["mV", "mV"], sig_name=["L_MF", "R_MF"], p_signal=x.T * 1e-3,
+                    fmt=["16", "16"], write_dir=str(tmp_path))
+        path = tmp_path / "a.hea"
+    opts = {"variables": {"data": "data", "sfreq": "fs"}} if fmt == "mat" else {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ParaspinalWarning)
+        with pytest.raises(ChannelError, match="non-finite .* first at sample 123") as info:
+            ps.read(path, **opts)
+    assert info.value.channel in ("R_MF", "data2")
+
+
+@pytest.mark.parametrize("record, error", [("0", "ReadError"), ("-1", "ReadError"), ("1e-9", "SamplingRateError")])
+def test_edf_header_without_a_plausible_rate_is_an_error(tmp_path, record, error):
+    path, _ = _edf_with_field(tmp_path, "edf", 0, lambda b, ns, i: _field(b, ns, 0, i), name="r")
+    b = bytearray(path.read_bytes())
+    b[244:252] = record.ljust(8).encode()
+    path.write_bytes(bytes(b))
+    with pytest.raises(getattr(ps.errors, error)):
+        ps.read(path)
+
+
+def test_edf_repeated_labels_are_a_warning(tmp_path):
+    path, _ = _edf_with_field(tmp_path, "edf", 0, lambda b, ns, i: _field(b, ns, 0, i), name="dup", channels=())
+    b = bytearray(path.read_bytes())
+    b[256 + 16:256 + 32] = b[256:256 + 16]  # the second label (16 bytes) repeats the first
+    path.write_bytes(bytes(b))
+    with pytest.warns(ParaspinalWarning, match=r"names several channels \['L_MF'\]"):
+        rec = ps.read(path)
+    assert len(set(rec.ch_names)) == 2
+
+
+def test_edf_annotation_with_invalid_bytes_is_a_read_error(tmp_path):
+    import pandas as pd
+
+    from paraspinal.errors import ReadError
+
+    rec = ps.Recording.from_array(np.random.default_rng(0).normal(0, 50, (1, 3000)), 1000, ["L_MF"])
+    rec = rec.with_phases(pd.DataFrame({"onset": [0.5], "duration": [1.0], "phase": ["standing"]}))
+    rec.save(tmp_path / "a.edf")
+    b = bytearray((tmp_path / "a.edf").read_bytes())
+    i = b.index(b"standing")
+    b[i:i + 3] = b"\xff\xfe\xff"
+    (tmp_path / "bad.edf").write_bytes(bytes(b))
+    with pytest.raises(ReadError, match="could not be read as EDF"):
+        ps.read(tmp_path / "bad.edf")
+
+
+def test_phase_spans_that_are_not_spans_are_an_error():
+    import pandas as pd
+
+    from paraspinal.errors import ParameterError
+
+    rec = _noise(3000)
+    for onset, duration in [(0.0, -0.5), (float("nan"), 1.0), (0.0, float("inf"))]:
+        table = pd.DataFrame({"onset": [onset], "duration": [duration], "phase": ["standing"]})
+        with pytest.raises(ParameterError, match="not a time span"):
+            rec.with_phases(table)
+        with pytest.raises(ParameterError):
+            ps.features.compute(rec, phases=table)
+
+
+@pytest.mark.parametrize("column, value, match", [("duration", "-1", "is not a time span"),
+                                                  ("onset", "inf", "is not a time span"),
+                                                  ("cycle", "1.5", "cycle '1.5' is not a cycle number"),
+                                                  ("cycle", "abc", "cycle 'abc' is not a cycle number")])
+def test_bids_events_that_are_not_phases_are_an_error(tmp_path, column, value, match):
+    import pandas as pd
+
+    from paraspinal.errors import ReadError
+
+    edf = _bids_file(tmp_path)
+    events = edf.with_name(edf.name.replace("_emg.edf", "_events.tsv"))
+    table = pd.read_csv(events, sep="\t", dtype=str, keep_default_na=False)
+    table.loc[1, column] = value
+    table.to_csv(events, sep="\t", index=False)
+    with pytest.raises(ReadError, match=match) as info:
+        ps.read(edf)
+    assert "line 3" in str(info.value) and events.name in str(info.value)
+
+
+def test_undecodable_channel_name_bytes_are_read_as_latin1(tmp_path):
+    from paraspinal.errors import WriteError
+
+    rec = ps.Recording.from_array(np.random.default_rng(0).normal(0, 50, (2, 1000)), 1000,
+                                  ["B\udcedceps", "L_MF"])  # b"B\xedceps", as a reader decodes it
+    assert rec.ch_names == ["Bíceps", "L_MF"]
+    with pytest.raises(WriteError, match="ASCII"):
+        rec.save(tmp_path / "a.fif")
+
+
+def test_damaged_mat_type_code_is_a_read_error_not_a_crash(tmp_path):
+    """scipy's MAT v5 reader dereferences an empty slot for type code 8 and crashes the interpreter."""
+    import scipy.io
+
+    from paraspinal.errors import ReadError
+
+    path = tmp_path / "a.mat"
+    scipy.io.savemat(path, {"data": np.random.default_rng(0).normal(0, 1e-4, (2, 300)), "fs": 1000.0})
+    b = bytearray(path.read_bytes())
+    real = b.index(b"\x01\x00\x04\x00data") + 8  # the real part's tag follows the name
+    for code in (8, 224):
+        b[real:real + 4] = code.to_bytes(4, "little")
+        path.write_bytes(bytes(b))
+        with pytest.raises(ReadError, match=f"data type {code}, which the format does not define"):
+            ps.read(path, variables={"data": "data", "sfreq": "fs"})
+
+
+def _c3d_seed(tmp_path):
+    import sys
+    from pathlib import Path
+
+    pytest.importorskip("ezc3d")
+    sys.path.insert(0, str(Path(__file__).parent))
+    from fuzz_seeds import _c3d
+
+    return _c3d(tmp_path / "seed.c3d")
+
+
+def test_c3d_parameter_running_into_the_next_is_a_read_error_not_a_crash(tmp_path):
+    from paraspinal.errors import ReadError
+
+    path = _c3d_seed(tmp_path)
+    b = bytearray(path.read_bytes())
+    i = b.index(b"LABELS", b.index(b"ANALOG"))  # ANALOG:LABELS: offset (2), type, ndims, dims...
+    assert b[i + 8] == 0xFF and b[i + 9] == 2  # char, two dimensions
+    b[i + 10] = 250  # 250-character labels: the data would run far into the next records
+    path.write_bytes(bytes(b))
+    with pytest.raises(ReadError, match="runs into the next record"):
+        ps.read(path)
+
+
+def test_c3d_rotation_ratio_that_makes_ezc3d_hang_is_a_read_error(tmp_path):
+    from paraspinal.errors import ReadError
+
+    path = _c3d_seed(tmp_path)
+    b = bytearray(path.read_bytes())
+    i = b.index(b"RATIO", b.index(b"ROTATION"))  # ROTATION:RATIO: offset (2), type 2, ndims 0, value (2)
+    b[i + 9:i + 11] = (-19712).to_bytes(2, "little", signed=True)
+    path.write_bytes(bytes(b))
+    with pytest.raises(ReadError, match="ROTATION parameters are implausible"):
+        ps.read(path)

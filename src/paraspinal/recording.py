@@ -325,6 +325,7 @@ class Recording:
         raw = raw.copy() if copy else raw
         if not raw.preload:
             raw.load_data(verbose=False)
+        check_sfreq(raw.info["sfreq"], file=_filename_of(raw))
         if channels is None:
             types = raw.get_channel_types()
             forced = [t if t in ("emg", "ecg") else "misc" for t in types]
@@ -678,6 +679,7 @@ class Recording:
         need = {"onset", "duration", "phase"}
         if not need <= set(phases.columns):
             raise ParameterError(f"phases need the columns {sorted(need)}, got {list(phases.columns)}")
+        _check_spans(phases, self.meta.get("source"))
         if not replace:
             phases = pd.concat([self.phases, phases], ignore_index=True).sort_values("onset", kind="stable")
         cycles = phases["cycle"] if "cycle" in phases else [None] * len(phases)
@@ -772,6 +774,22 @@ def _unit_list(units, ch_names, file, from_file: bool = False) -> list[str]:
         return out
     return [check_unit(u, file=file, channel=c if len(set(map(repr, out))) > 1 else None)
             for c, u in zip(ch_names, out)]
+
+
+def _check_spans(phases: pd.DataFrame, file) -> None:
+    """Phase onsets and durations must be finite seconds, durations >= 0 (a negative one is no span)."""
+    try:
+        onset = np.asarray(phases["onset"], dtype=float)
+        dur = np.asarray(phases["duration"], dtype=float)
+    except (TypeError, ValueError) as err:
+        raise ParameterError(f"phase onsets and durations must be numbers (seconds): {err}", file=file) from None
+    bad = np.flatnonzero(~np.isfinite(onset) | ~np.isfinite(dur) | (dur < 0))
+    if bad.size:
+        i = int(bad[0])
+        raise ParameterError(
+            f"phase {np.asarray(phases['phase'])[i]!r} (row {i}) has onset {onset[i]:g} s and duration {dur[i]:g} s, "
+            f"which is not a time span ({bad.size} such row(s))", file=file,
+            hint="onsets are finite seconds from the first sample, durations finite and >= 0")
 
 
 def _warn_outside(phases: pd.DataFrame, duration: float, file) -> None:

@@ -250,7 +250,7 @@ def _usable_phases(rec: Recording, phases: pd.DataFrame | None, min_s: float, fi
     onset = pd.to_numeric(table["onset"], errors="coerce").to_numpy(dtype=float)
     dur = pd.to_numeric(table["duration"], errors="coerce").to_numpy(dtype=float)
     end = rec.duration
-    short = dur < min_s
+    short = (dur >= 0) & (dur < min_s)  # a negative or non-finite one is an error of validate()
     after = onset >= end
     past = ~after & (onset + dur > end + 0.5 / rec.sfreq)
 

@@ -143,6 +143,9 @@ def _edf_header(path: Path, fmt: str) -> tuple[list[str], np.ndarray, float, lis
         raise ReadError(f"the {fmt} file is truncated inside its header", file=path,
                         hint="copy the whole file again from the acquisition computer")
     labels = [sig[i * 16:(i + 1) * 16].decode("latin-1").strip() for i in range(ns)]
+    if record_s <= 0 and any("annotations" not in lab.lower() for lab in labels):
+        raise ReadError(f"the {fmt} header gives a data record of {record_s:g} s, so the signals have no "
+                        "sampling rate", file=path, hint=f"the header is corrupted; re-export the file as {fmt}")
     dims = [sig[ns * 96 + i * 8: ns * 96 + (i + 1) * 8].decode("latin-1").strip() for i in range(ns)]
     off = ns * 216
     try:
@@ -230,6 +233,15 @@ def _drop_bad_ranges(raw: mne.io.BaseRaw, path: Path, labels: list[str], bad: di
                       "fix the header's ranges", ParaspinalWarning, stacklevel=5)
 
 
+def _warn_duplicate_labels(path: Path, raw: mne.io.BaseRaw, labels: list[str]) -> None:
+    """Say so when the header repeats a label (MNE makes the names unique: ``L_MF-0``, ``L_MF-1``)."""
+    signals = [lab for lab in labels if "annotations" not in lab.lower()]
+    dup = sorted({lab for lab in signals if signals.count(lab) > 1})
+    if dup:
+        warnings.warn(f"{path}: the header names several channels {dup}; they are read as {raw.ch_names}. Check "
+                      "which electrode each is, and name them with channel_map", ParaspinalWarning, stacklevel=5)
+
+
 def _warn_mixed_rates(path: Path, labels: list[str], spr: np.ndarray, record_s: float) -> None:
     keep = [i for i, lab in enumerate(labels) if "annotations" not in lab.lower()]
     if record_s <= 0 or len({int(spr[i]) for i in keep}) <= 1:
@@ -302,6 +314,7 @@ def _read_edf_like(path: Path, fmt: str, func, channel_map, meta, rename: bool, 
     labels, spr, record_s, dims, bad = _edf_header(path, fmt)
     _warn_mixed_rates(path, labels, spr, record_s)
     raw = _wrap(path, fmt, func)
+    _warn_duplicate_labels(path, raw, labels)
     _drop_bad_ranges(raw, path, labels, bad)
     _drop_export_padding(raw)
     units = _non_voltage_units(raw, labels, dims)

@@ -19,6 +19,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from ..errors import ParaspinalWarning, ReadError
@@ -324,11 +325,30 @@ def events_to_phases(tsv: pd.DataFrame, file: str | os.PathLike | None = None) -
     except ValueError as err:
         raise ReadError(f"events.tsv has a non-numeric onset or duration: {err}", file=file,
                         hint="onset and duration are seconds") from err
+    bad = np.flatnonzero(~np.isfinite(onset) | ~np.isfinite(duration) | (duration < 0))
+    if bad.size:
+        i = int(bad[0])
+        raise ReadError(f"events.tsv line {i + 2}: onset {tsv['onset'].iat[i]!r}, duration {tsv['duration'].iat[i]!r} "
+                        f"is not a time span ({bad.size} such row(s))", file=file,
+                        hint="onsets are finite seconds and durations finite and >= 0 (n/a for a point event)")
     phase = tsv["trial_type"].astype(str).tolist() if "trial_type" in tsv.columns else ["event"] * len(tsv)
-    cycle = ([None if _opt(c) is None else int(float(c)) for c in tsv["cycle"]]
-             if "cycle" in tsv.columns else [None] * len(tsv))
+    cycle = [_cycle(c, i, file) for i, c in enumerate(tsv["cycle"])] if "cycle" in tsv.columns else [None] * len(tsv)
     return pd.DataFrame({"onset": onset, "duration": duration, "phase": phase,
                          "cycle": pd.array(cycle, dtype="Int64")})
+
+
+def _cycle(value: str, i: int, file) -> int | None:
+    """A ``cycle`` cell: a whole number (``2``, ``2.0``), or ``n/a``; anything else is an error, never truncated."""
+    if _opt(value) is None:
+        return None
+    try:
+        number = float(value)
+    except ValueError:
+        number = np.nan
+    if not (np.isfinite(number) and number.is_integer() and number >= 0):
+        raise ReadError(f"events.tsv line {i + 2}: cycle {value!r} is not a cycle number", file=file,
+                        hint="cycle holds whole numbers (1, 2, ...) or n/a")
+    return int(number)
 
 
 def _apply_events(rec: Recording, tsv: pd.DataFrame, file: Path) -> Recording:
