@@ -85,8 +85,12 @@ def test_group_labels_are_normalised_where_unambiguous(study, tmp_path):
     table = _participants(study)
     table["group"] = table["group"].map({"control": "CONTROL ", "patient": " Patient"})
     _write_participants(study, table)
-    with pytest.warns(ParaspinalWarning, match="group 'CONTROL ' read as 'control'"):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
         st = discover(study)
+    said = [str(w.message) for w in caught]
+    assert sum("group 'CONTROL ' read as 'control'" in m for m in said) == 2
+    assert sum("group ' Patient' read as 'patient'" in m for m in said) == 2
     assert [t.meta["group"] for t in st.recordings] == ["control", "control", "patient", "patient"]
     res, _ = _run(st, tmp_path / "out")
     assert res.n_failed == 0

@@ -250,9 +250,10 @@ def _usable_phases(rec: Recording, phases: pd.DataFrame | None, min_s: float, fi
     onset = pd.to_numeric(table["onset"], errors="coerce").to_numpy(dtype=float)
     dur = pd.to_numeric(table["duration"], errors="coerce").to_numpy(dtype=float)
     end = rec.duration
-    short = (dur >= 0) & (dur < min_s)  # a negative or non-finite one is an error of validate()
-    after = onset >= end
-    past = ~after & (onset + dur > end + 0.5 / rec.sfreq)
+    span = np.isfinite(onset) & np.isfinite(dur) & (dur >= 0)  # the others are an error of validate()
+    short = span & (dur < min_s)
+    after = span & (onset >= end)
+    past = span & ~after & (onset + dur > end + 0.5 / rec.sfreq)
 
     def listed(mask: np.ndarray) -> str:
         items = [f"{p!r} at {o:g} s ({d:g} s)" for p, o, d in zip(table["phase"][mask], onset[mask], dur[mask])]
