@@ -112,11 +112,18 @@ def test_unrecognised_channels_are_named_in_the_reason():
 
 
 def test_a_flat_extensor_loses_its_ratios_with_the_reason():
-    _, missing, said, _ = _compute(_recording(_events(), flat=("R_LT",)))
-    frp = missing[missing["family"] == "flexion-relaxation"]
-    assert list(frp["channel"]) == ["R_LT"] and "flat" in frp["reason"].iat[0]
-    assert missing[missing["family"] == "asymmetry"].empty  # one side zero: asymmetry index -1, finite
-    assert any("R_LT" in s for s in said)
+    # a flat (dead) channel gives no row at all (issue 20): not its ratios, and no asymmetry index of
+    # -1 against its live partner; the missing table and one warning say why
+    rec = _recording(_events(), flat=("R_LT",))
+    table, missing, _, said = _compute(rec)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        ps.features.compute(rec)
+    flat = missing[missing["channel"] == "R_LT"]
+    assert list(flat["family"]) == ["all"] and "flat channel" in flat["reason"].iat[0]
+    assert not table["channel"].str.contains("R_LT").any()
+    assert sum("flat channel" in m and "R_LT" in m for m in said) == 1
+    assert not any(issubclass(w.category, RuntimeWarning) for w in caught)  # no numpy 'invalid value' leaks
 
 
 def test_families_not_asked_for_are_not_expected():

@@ -49,7 +49,8 @@ def test_spelling_table_is_folded_and_points_into_the_vocabulary():
 
 
 def test_unknown_labels_reported_once_per_recording():
-    rec = ps.Recording.from_array(np.zeros((1, 20000)), 1000.0, ["L_LT"], meta={"source": "lab.edf"},
+    rec = ps.Recording.from_array(np.random.default_rng(0).normal(0, 20, (1, 20000)), 1000.0, ["L_LT"],
+                                  meta={"source": "lab.edf"},
                                   phases=pd.DataFrame({"onset": [0, 3, 6, 9, 12, 15], "duration": [3] * 6,
                                                        "phase": ["STD", "Wobble", "FLX", "hold", "Wobble", "FF"]}))
     with warnings.catch_warnings(record=True) as caught:

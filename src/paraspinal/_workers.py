@@ -12,10 +12,11 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+import time
 import warnings
 from collections.abc import Iterator
 
-__all__ = ["available_cpus", "init_worker", "single_thread_env", "tune_malloc"]
+__all__ = ["available_cpus", "die_with_parent", "init_worker", "single_thread_env", "tune_malloc"]
 
 _THREAD_VARS = ("PARASPINAL_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS",
                 "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")
@@ -62,9 +63,52 @@ def tune_malloc() -> None:
 
 
 def init_worker() -> None:
-    """Initialise a worker process: one BLAS/OpenMP thread, no warnings on the console."""
+    """Initialise a worker process: it dies with its parent, one BLAS/OpenMP thread, no warnings on the console."""
+    die_with_parent()
     _limit_threads()
     warnings.simplefilter("ignore")
+
+
+_PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+def die_with_parent(poll_s: float = 0.5) -> None:
+    """Make this worker process end when the process that started it ends (even by ``kill -9``).
+
+    A pool worker busy with a long recording otherwise runs on, orphaned, until its task ends.
+    On Linux the kernel sends the worker ``SIGKILL`` when its parent dies
+    (``prctl(PR_SET_PDEATHSIG)``, through ctypes); strictly, when the parent's *thread* that
+    started the worker ends, and paraspinal's pools are started and shut down by the one thread
+    that runs the study or the report. A parent that died before this call is noticed at once
+    (the worker's parent id is no longer its starter's). Elsewhere (or when prctl is not
+    available) a daemon thread checks the parent id every ``poll_s`` seconds.
+    """
+    import multiprocessing
+
+    starter = multiprocessing.parent_process()
+    parent = starter.pid if starter is not None else os.getppid()
+    armed = False
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+            import signal
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            armed = libc.prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0) == 0
+        except (OSError, AttributeError):
+            armed = False
+    if os.getppid() != parent:  # the parent is already gone
+        os._exit(1)
+    if not armed:
+        import threading
+
+        def watch() -> None:
+            while True:
+                time.sleep(poll_s)
+                if os.getppid() != parent:
+                    os._exit(1)
+
+        threading.Thread(target=watch, name="paraspinal-parent-watch", daemon=True).start()
 
 
 @contextlib.contextmanager

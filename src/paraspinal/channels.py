@@ -267,6 +267,39 @@ def _parse(name: str) -> tuple[str | None, str, str | None, str | None, str | No
     return canonical, "emg", muscle, side, level
 
 
+def _text_name(name: object) -> str:
+    """A channel name as text that every writer accepts.
+
+    Readers decode the bytes of a file's labels; bytes that are not UTF-8 come back as lone
+    surrogates (``"\\udce9"``), which no table, Parquet file or FIF file can hold. Those
+    bytes are read as Latin-1 instead (``b"B\\xedceps"`` is ``"Bíceps"``), as the text
+    readers do.
+    """
+    text = str(name)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raw = text.encode("utf-8", "surrogateescape")
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            text = raw.decode("latin-1")
+    return text
+
+
+def _check_mapping(mapping: object, file: str | None) -> None:
+    """A channel map is a mapping of names to names (a string is not one: it would be split into letters)."""
+    if not isinstance(mapping, Mapping):
+        raise ChannelError(
+            f"channel_map={mapping!r} is not a mapping of old to new channel names", file=file,
+            hint="pass a dict such as channel_map={'sEMG1': 'L_LT', 'sEMG2': 'R_LT'} "
+                 "(on the command line: --channel-map sEMG1=L_LT,sEMG2=R_LT)")
+    bad = [(k, v) for k, v in mapping.items() if not isinstance(k, str) or not isinstance(v, str) or not v.strip()]
+    if bad:
+        raise ChannelError(f"channel_map entry {bad[0][0]!r}: {bad[0][1]!r} is not a pair of channel names",
+                           file=file, hint="each entry maps a channel name in the file to a new name (text)")
+
+
 def channel_table(
     ch_names: Iterable[str],
     *,
@@ -308,10 +341,11 @@ def channel_table(
     ChannelError
         When two channels end up with the same name.
     """
-    ch_names = list(ch_names)
+    ch_names = [_text_name(nm) for nm in ch_names]
     units = list(units) if units is not None else [None] * len(ch_names)
     types = list(types) if types is not None else [None] * len(ch_names)
     if mapping is not None:
+        _check_mapping(mapping, file)
         unknown = sorted(set(mapping) - set(ch_names))
         if unknown:
             raise ChannelError(

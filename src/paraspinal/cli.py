@@ -15,7 +15,7 @@ from pathlib import Path
 import click
 
 from ._version import __version__
-from .errors import ParaspinalError
+from .errors import ParaspinalError, ParaspinalWarning
 
 __all__ = ["main"]
 
@@ -43,14 +43,28 @@ def _reader_options(options: tuple[str, ...], channel_map: str | None) -> dict:
 
 
 class _Group(click.Group):
-    """Turn the project's errors into one clear line and exit status 2."""
+    """Turn the project's errors into one clear line and exit status 2; its warnings into ``warning:`` lines."""
 
     def invoke(self, ctx):
+        original = warnings.formatwarning
+        warnings.formatwarning = _format_warning
         try:
             return super().invoke(ctx)
         except ParaspinalError as err:
             click.echo(f"error: {err}", err=True)
             sys.exit(2)
+        finally:
+            warnings.formatwarning = original
+
+
+_PYTHON_FORMAT = warnings.formatwarning
+
+
+def _format_warning(message, category, filename, lineno, line=None) -> str:
+    """A ParaspinalWarning on stderr reads ``warning: <message>`` (no file, line or source shown)."""
+    if issubclass(category, ParaspinalWarning):
+        return f"warning: {message}\n"
+    return _PYTHON_FORMAT(message, category, filename, lineno, line)
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})

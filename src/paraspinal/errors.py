@@ -17,6 +17,7 @@ __all__ = [
     "ChannelError",
     "SamplingRateError",
     "ParameterError",
+    "SignalError",
     "WriteError",
     "ParaspinalWarning",
 ]
@@ -90,6 +91,10 @@ class SamplingRateError(ParaspinalError, ValueError):
 
 class ParameterError(ParaspinalError, ValueError):
     """A function was called with an invalid parameter value."""
+
+
+class SignalError(ParaspinalError, ValueError):
+    """A signal cannot give what was asked of it: too short for the windows, or flat on every channel."""
 
 
 class WriteError(ParaspinalError, OSError):

@@ -259,6 +259,7 @@ def validate(phases: pd.DataFrame, *, on_unknown: str = "warn", synonyms: Mappin
     out = _table(rows, "annotations")
     if rows:
         out["source"] = [r["source"] for r in sorted(rows, key=lambda r: r["onset"])]
+    _warn_overlaps(out, file)
     attrs = dict(phases.attrs.get("phase_check", {})) if isinstance(phases.attrs.get("phase_check"), dict) else {}
     if cycles == "infer" and len(out):
         out, record = _number_cycles(out, file)
@@ -267,6 +268,39 @@ def validate(phases: pd.DataFrame, *, on_unknown: str = "warn", synonyms: Mappin
     if attrs:
         out.attrs["phase_check"] = attrs
     return out
+
+
+#: Overlap (s) of two posture/movement phases below which they only touch (rounded boundaries).
+OVERLAP_TOLERANCE = 1e-3
+
+
+def _warn_overlaps(table: pd.DataFrame, file: str | None) -> None:
+    """Warn when two posture or movement phases (static or dynamic) overlap.
+
+    Phases may nest (a phase inside a trial, a calibration, a label outside the vocabulary), but
+    a body is in one posture or movement at a time: two of those at once is a labelling error,
+    and each would be analysed with the other's samples.
+    """
+    body = table[table["phase"].isin(STATIC + DYNAMIC)].sort_values("onset", kind="stable")
+    if len(body) < 2:
+        return
+    onset = body["onset"].to_numpy(float)
+    end = onset + body["duration"].to_numpy(float)
+    running = np.maximum.accumulate(end)
+    prev_end = running[:-1]
+    # the phase holding the running maximum of the ends so far (the one each phase would overlap)
+    prev_at = np.maximum.accumulate(np.where(end == running, np.arange(end.size), 0))[:-1]
+    hit = np.flatnonzero(onset[1:] < prev_end - OVERLAP_TOLERANCE) + 1
+    if not hit.size:
+        return
+    lab, pos = body["phase"].to_numpy(), body["onset"].to_numpy(float)
+    pairs = [f"{lab[prev_at[i - 1]]!r} at {pos[prev_at[i - 1]]:g} s and {lab[i]!r} at {pos[i]:g} s "
+             f"({min(prev_end[i - 1], end[i]) - onset[i]:.3g} s)" for i in hit[:4]]
+    where = f"{file}: " if file else ""
+    warnings.warn(f"{where}{hit.size} pair(s) of posture/movement phases overlap: {'; '.join(pairs)}"
+                  f"{' ...' if hit.size > 4 else ''}. A body is in one posture or movement at a time (a phase may "
+                  "nest in a trial, not in another movement); each is analysed as given: check the labels",
+                  ParaspinalWarning, stacklevel=4)
 
 
 # ----------------------------------------------------------------------------- cycles from a phase sequence

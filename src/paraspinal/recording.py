@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy as _copy
 import os
+import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
@@ -21,12 +22,55 @@ import numpy as np
 import pandas as pd
 
 from .channels import CHANNEL_COLUMNS, GRID_COLUMNS, channel_table
-from .errors import ChannelError, ParameterError, SamplingRateError, WriteError
+from .errors import ChannelError, ParameterError, ParaspinalWarning, SamplingRateError, WriteError
 
-__all__ = ["Recording", "META_KEYS", "UNIT_SCALE", "unit_scale"]
+__all__ = ["Recording", "META_KEYS", "GROUPS", "UNIT_SCALE", "OTHER_UNITS", "SFREQ_RANGE", "unit_scale",
+           "check_unit", "check_sfreq", "normalise_group"]
 
 #: Metadata keys every Recording has (None when unknown).
 META_KEYS: tuple[str, ...] = ("subject", "group", "session", "task", "run")
+
+#: The groups paraspinal compares (``meta["group"]``): healthy controls and low-back-pain patients.
+GROUPS: tuple[str, ...] = ("control", "patient")
+
+
+def normalise_group(value: Any) -> tuple[str | None, str | None]:
+    """A group label as paraspinal compares it, and a note when it was changed or is not known.
+
+    White space is trimmed and collapsed; a label that is one of :data:`GROUPS` in another
+    letter case (``"CONTROL "``, ``"Patient"``) becomes that group, which is unambiguous.
+    Anything else is kept as written (never guessed: ``"ctrl"`` or ``"LBP"`` stay themselves)
+    with a note that group statistics leave it out.
+
+    Parameters
+    ----------
+    value : str or None
+        The label (``n/a`` and empty cells are None).
+
+    Returns
+    -------
+    (str or None, str or None)
+        The label, and a sentence saying what was done (None when the label was a group as
+        written, or missing).
+
+    Examples
+    --------
+    >>> normalise_group("CONTROL ")
+    ('control', "group 'CONTROL ' read as 'control'")
+    >>> normalise_group("patient")
+    ('patient', None)
+    """
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return None, None
+    text = " ".join(str(value).split())
+    if text in ("", "n/a", "N/A"):
+        return None, None
+    if text.lower() in GROUPS:
+        canon = text.lower()
+        return canon, None if canon == value else f"group {value!r} read as {canon!r}"
+    return text, (f"group {value!r} is not one of {list(GROUPS)}: group statistics leave it out (rename it "
+                  "to one of them, or keep it for a third group)")
+
 
 #: Multiplier from a voltage unit to volts.
 UNIT_SCALE: dict[str, float] = {"V": 1.0, "mV": 1e-3, "uV": 1e-6, "nV": 1e-9}
@@ -52,6 +96,105 @@ _UNIT_ALIASES = {
     "uv": "uV", "µv": "uV", "μv": "uV", "microvolt": "uV", "microvolts": "uV",
     "nv": "nV",
 }
+
+
+#: Units of non-electrical channels accepted from the caller (``units=``): kept and recorded as
+#: they are, never converted. Angles, angular rates, accelerations, forces, lengths, raw ADC
+#: counts, percentages (normalised signals), and ``""`` for a unit that is not known.
+OTHER_UNITS: tuple[str, ...] = ("deg", "rad", "deg/s", "rad/s", "g", "m/s^2", "m/s2", "N", "Nm", "N.m", "Nmm",
+                                "kg", "mm", "cm", "m", "%", "counts", "")
+
+_CASELESS = ("deg", "rad", "deg/s", "rad/s", "counts")  # units whose letter case says nothing
+_OTHER_ALIASES = {"°": "deg", "degree": "deg", "degrees": "deg", "°/s": "deg/s", "dps": "deg/s",
+                  "m/s²": "m/s^2", "count": "counts", "adc": "counts"}
+
+#: Sampling rates (Hz) a Recording accepts: from 1 Hz (a slow inclinometer; nothing paraspinal
+#: computes is defined below it) to 1 MHz (ten times the fastest sEMG amplifier's rate). A rate
+#: outside is a mistake (a time column in the wrong unit, a sample counter read as seconds, a
+#: ``True`` passed for a number), never a recording.
+SFREQ_RANGE: tuple[float, float] = (1.0, 1e6)
+
+
+def check_sfreq(sfreq: Any, *, file: str | os.PathLike | None = None, what: str = "sampling rate") -> float:
+    """Return ``sfreq`` as a float after checking it is a plausible sampling rate (Hz).
+
+    Parameters
+    ----------
+    sfreq : float
+        The rate in Hz.
+    file : path-like, optional
+        Named in the error.
+    what : str
+        How the rate is named in the error (``"sfreq"``, ``"the time column's rate"``).
+
+    Returns
+    -------
+    float
+
+    Raises
+    ------
+    SamplingRateError
+        Not a number (a bool is not one), not finite, or outside :data:`SFREQ_RANGE`.
+    """
+    sep = "" if what.endswith("=") else " "
+    if isinstance(sfreq, (bool, np.bool_)) or not isinstance(sfreq, (int, float, np.integer, np.floating, str)):
+        raise SamplingRateError(f"{what}{sep}{sfreq!r} is not a number", file=file,
+                                hint="give the rate in Hz, e.g. 2000")
+    try:
+        value = float(sfreq)
+    except (TypeError, ValueError):
+        raise SamplingRateError(f"{what}{sep}{sfreq!r} is not a number", file=file,
+                                hint="give the rate in Hz, e.g. 2000") from None
+    lo, hi = SFREQ_RANGE
+    if not np.isfinite(value) or not lo <= value <= hi:
+        raise SamplingRateError(
+            f"{what}{sep}{value:g} Hz is outside the plausible range {lo:g} Hz to {hi:g} Hz", file=file,
+            hint="give the rate in Hz (not kHz, not a sample period); a time column in ms needs time_unit='ms'")
+    return value
+
+
+def check_unit(unit: Any, *, file: str | os.PathLike | None = None, channel: str | None = None,
+               option: str = "units") -> str:
+    """Return the canonical spelling of a unit given by the caller, or raise for an unknown one.
+
+    Parameters
+    ----------
+    unit : str
+        A voltage (``V``, ``mV``, ``uV``/``µV``/``μV``, ``nV``, any letter case) or one of
+        :data:`OTHER_UNITS` (``deg``, ``g``, ``deg/s``, ``N``, ``counts``, ``%``, ...; a few
+        spellings such as ``°`` and ``degrees`` are accepted).
+    file, channel : optional
+        Named in the error.
+    option : str
+        The option's name in the error.
+
+    Returns
+    -------
+    str
+        ``"V"``, ``"mV"``, ``"uV"``, ``"nV"`` or the :data:`OTHER_UNITS` spelling.
+
+    Raises
+    ------
+    ParameterError
+        Not a string, or a unit paraspinal does not know (it would be kept unconverted, so
+        ``rec.emg("uV")`` would silently equal ``rec.emg("V")``).
+    """
+    accepted = f"voltages {list(UNIT_SCALE)} (µV too) or {[u for u in OTHER_UNITS if u]}"
+    if not isinstance(unit, str):
+        raise ParameterError(f"{option}={unit!r} is not a unit name", file=file, channel=channel,
+                             hint=f"give a unit as text: {accepted}")
+    u = unit.strip()
+    if unit_scale(u) is not None:
+        return u if u in UNIT_SCALE else _UNIT_ALIASES[u.lower()]
+    if u in OTHER_UNITS:
+        return u
+    alias = _OTHER_ALIASES.get(u) or _OTHER_ALIASES.get(u.lower())
+    if alias is None and u.lower() in _CASELESS:
+        alias = u.lower()
+    if alias is not None:
+        return alias
+    raise ParameterError(f"{option}={unit!r} is not a unit paraspinal knows", file=file, channel=channel,
+                         hint=f"use one of the {accepted}")
 
 
 def unit_scale(unit: str | None) -> float | None:
@@ -149,6 +292,7 @@ class Recording:
         units: Mapping[str, str] | None = None,
         rename: bool = True,
         copy: bool = True,
+        allow_nan: bool = True,
     ) -> Recording:
         """Wrap an MNE raw object.
 
@@ -169,6 +313,10 @@ class Recording:
             Rename recognised channels to canonical names.
         copy : bool
             Work on a copy of ``raw`` (default). Pass False to hand over ownership.
+        allow_nan : bool
+            Keep non-finite samples (default, as MNE holds them). The readers pass False:
+            a NaN or inf sample read from a file is a :class:`~paraspinal.errors.ChannelError`
+            naming the channel and the first such sample.
 
         Returns
         -------
@@ -177,6 +325,7 @@ class Recording:
         raw = raw.copy() if copy else raw
         if not raw.preload:
             raw.load_data(verbose=False)
+        check_sfreq(raw.info["sfreq"], file=_filename_of(raw))
         if channels is None:
             types = raw.get_channel_types()
             forced = [t if t in ("emg", "ecg") else "misc" for t in types]
@@ -201,6 +350,10 @@ class Recording:
             for i, (t0, typ) in enumerate(zip(types, channels["type"])):
                 if ch_units[i] is None and typ == "misc" and t0 in ("eeg", "emg", "ecg", "bio"):
                     channels.loc[i, "unit"] = "V"
+        if not allow_nan:
+            _check_finite(raw._data, raw.ch_names, _filename_of(raw),
+                          hint="the file may be damaged, or its writer stores gaps as NaN: re-export it, or fill "
+                               "the gaps")
         _apply_table_to_raw(raw, channels)
         return cls(raw, channels, meta)
 
@@ -219,6 +372,7 @@ class Recording:
         rename: bool = True,
         allow_nan: bool = False,
         file: str | os.PathLike | None = None,
+        units_from_file: bool = False,
     ) -> Recording:
         """Make a Recording from an ``(n_channels, n_samples)`` array.
 
@@ -233,7 +387,8 @@ class Recording:
         units : str, sequence of str or mapping
             Unit of the values: one for all channels, one per channel, or a map by name.
             Voltage units (``V``, ``mV``, ``uV``/``µV``, ``nV``) are converted to volts;
-            any other unit (``deg``, ``g``, ``deg/s``) is kept as is and recorded.
+            the units of :data:`OTHER_UNITS` (``deg``, ``g``, ``deg/s``, ``counts``, ...) are
+            kept as they are and recorded. Any other unit is an error (see :func:`check_unit`).
         ch_types : sequence of str or None, optional
             MNE types to force per channel; inferred from the names where None.
         channel_map : mapping, optional
@@ -248,6 +403,11 @@ class Recording:
             Keep non-finite samples instead of raising.
         file : path-like, optional
             Source file, used in error messages.
+        units_from_file : bool
+            The units were read from the file's own header (readers pass True): a unit
+            paraspinal does not know (``"NU"``, ``"mmHg"``) is kept as the file says, and an
+            EMG or ECG channel in such a unit gets a warning. Units given by a caller are
+            checked (False, the default).
 
         Returns
         -------
@@ -256,7 +416,9 @@ class Recording:
         Raises
         ------
         SamplingRateError
-            If ``sfreq`` is not a positive finite number.
+            If ``sfreq`` is not a number within :data:`SFREQ_RANGE`.
+        ParameterError
+            If a unit is not a string, or (``units_from_file=False``) not a unit paraspinal knows.
         ChannelError
             If the shapes and names disagree, names repeat, or a channel holds NaN or inf.
         """
@@ -274,15 +436,10 @@ class Recording:
                 file=file,
                 hint="data must be (n_channels, n_samples); transpose it if channels are columns",
             )
-        try:
-            sfreq = float(sfreq)
-        except (TypeError, ValueError):
-            raise SamplingRateError(f"sampling rate {sfreq!r} is not a number", file=file) from None
-        if not np.isfinite(sfreq) or sfreq <= 0:
-            raise SamplingRateError(f"sampling rate {sfreq} Hz is not a positive number", file=file)
+        sfreq = check_sfreq(sfreq, file=file)
         if arr.shape[1] == 0:
             raise ChannelError("the recording has no samples", file=file)
-        unit_list = _unit_list(units, ch_names, file)
+        unit_list = _unit_list(units, ch_names, file, units_from_file)
         table = channel_table(
             ch_names,
             units=["V" if unit_scale(u) is not None else u for u in unit_list],
@@ -291,6 +448,8 @@ class Recording:
             rename=rename,
             file=None if file is None else os.fspath(file),
         )
+        if units_from_file:
+            _warn_non_voltage_emg(table, unit_list, file)
         scales = np.array([unit_scale(u) or 1.0 for u in unit_list])
         arr = arr.astype(np.float64, copy=False)
         if np.any(scales != 1.0):
@@ -520,6 +679,7 @@ class Recording:
         need = {"onset", "duration", "phase"}
         if not need <= set(phases.columns):
             raise ParameterError(f"phases need the columns {sorted(need)}, got {list(phases.columns)}")
+        _check_spans(phases, self.meta.get("source"))
         if not replace:
             phases = pd.concat([self.phases, phases], ignore_index=True).sort_values("onset", kind="stable")
         cycles = phases["cycle"] if "cycle" in phases else [None] * len(phases)
@@ -535,7 +695,10 @@ class Recording:
         # of copying the whole recording
         raw = mne.io.RawArray(self.raw._data, self.raw.info.copy(), first_samp=self.raw.first_samp,
                               copy="auto", verbose=False)
-        raw.set_annotations(ann, verbose=False)
+        _warn_outside(phases, self.duration, self.meta.get("source"))
+        with warnings.catch_warnings():  # said above, with the phases' names
+            warnings.filterwarnings("ignore", message=r"(Limited|Omitted) \d+ annotation", category=RuntimeWarning)
+            raw.set_annotations(ann, verbose=False)
         return Recording(raw, self.channels.copy(), _copy.deepcopy(self.meta))
 
     def with_meta(self, **fields: Any) -> Recording:
@@ -588,22 +751,82 @@ def _apply_table_to_raw(raw: mne.io.BaseRaw, table: pd.DataFrame) -> None:
         raw.set_channel_types(new_types, on_unit_change="ignore", verbose=False)
 
 
-def _unit_list(units, ch_names, file) -> list[str]:
+def _unit_list(units, ch_names, file, from_file: bool = False) -> list[str]:
     if isinstance(units, str):
-        return [units] * len(ch_names)
-    if isinstance(units, Mapping):
+        out = [units] * len(ch_names)
+    elif isinstance(units, Mapping):
         missing = [c for c in ch_names if c not in units]
         if missing:
             raise ChannelError(f"no unit given for channels {missing}", file=file,
                                hint="give a unit for every channel, e.g. units={'L_MF': 'uV', ...}")
-        return [units[c] for c in ch_names]
-    units = list(units)
-    if len(units) != len(ch_names):
-        raise ChannelError(f"{len(units)} units for {len(ch_names)} channels", file=file)
-    return units
+        out = [units[c] for c in ch_names]
+    elif isinstance(units, Iterable):
+        out = list(units)
+        if len(out) != len(ch_names):
+            raise ChannelError(f"{len(out)} units for {len(ch_names)} channels", file=file)
+    else:
+        raise ParameterError(f"units={units!r} is not a unit name", file=file,
+                             hint="give one unit ('uV'), one per channel, or a map {'L_MF': 'uV', ...}")
+    if from_file:
+        bad = [(c, u) for c, u in zip(ch_names, out) if not isinstance(u, str)]
+        if bad:
+            raise ParameterError(f"unit {bad[0][1]!r} is not a unit name", file=file, channel=bad[0][0])
+        return out
+    return [check_unit(u, file=file, channel=c if len(set(map(repr, out))) > 1 else None)
+            for c, u in zip(ch_names, out)]
 
 
-def _check_finite(arr: np.ndarray, ch_names: Sequence[str], file) -> None:
+def _check_spans(phases: pd.DataFrame, file) -> None:
+    """Phase onsets and durations must be finite seconds, durations >= 0 (a negative one is no span)."""
+    try:
+        onset = np.asarray(phases["onset"], dtype=float)
+        dur = np.asarray(phases["duration"], dtype=float)
+    except (TypeError, ValueError) as err:
+        raise ParameterError(f"phase onsets and durations must be numbers (seconds): {err}", file=file) from None
+    bad = np.flatnonzero(~np.isfinite(onset) | ~np.isfinite(dur) | (dur < 0))
+    if bad.size:
+        i = int(bad[0])
+        raise ParameterError(
+            f"phase {np.asarray(phases['phase'])[i]!r} (row {i}) has onset {onset[i]:g} s and duration {dur[i]:g} s, "
+            f"which is not a time span ({bad.size} such row(s))", file=file,
+            hint="onsets are finite seconds from the first sample, durations finite and >= 0")
+
+
+def _warn_outside(phases: pd.DataFrame, duration: float, file) -> None:
+    """Warn about phases outside the recording: left out (all outside) or cut at its edges (MNE does both)."""
+    if not len(phases):
+        return
+    onset = np.asarray(phases["onset"], dtype=float)
+    end = onset + np.asarray(phases["duration"], dtype=float)
+    gone = (onset >= duration) | (end < 0)
+    cut = ~gone & ((onset < 0) | (end > duration))
+    said = []
+    for mask, what in ((gone, "lie outside the recording and are left out"),
+                       (cut, "run past its edges and are cut there")):
+        if mask.any():
+            items = [f"{p!r} at {o:g} s ({d:g} s)" for p, o, d in
+                     zip(np.asarray(phases["phase"])[mask], onset[mask], (end - onset)[mask])]
+            said.append(f"phase(s) {', '.join(items[:6])}{' ...' if len(items) > 6 else ''} {what}")
+    if said:
+        where = f"{file}: " if file else ""
+        warnings.warn(f"{where}the recording lasts {duration:g} s: {'; '.join(said)}", ParaspinalWarning,
+                      stacklevel=4)
+
+
+def _warn_non_voltage_emg(table: pd.DataFrame, unit_list: Sequence[str], file) -> None:
+    """Warn about EMG/ECG channels whose unit (read from the file) is not a voltage."""
+    odd = [(nm, u) for nm, t, u in zip(table["name"], table["type"], unit_list)
+           if t in ("emg", "ecg") and unit_scale(u) is None]
+    if odd:
+        where = f"{file}: " if file is not None else ""
+        shown = ", ".join(f"{nm!r} ({u!r})" for nm, u in odd[:6]) + (" ..." if len(odd) > 6 else "")
+        warnings.warn(f"{where}EMG/ECG channel(s) whose unit in the file is not a voltage: {shown}; their values "
+                      "are kept as the file holds them, so amplitudes are in that unit, not in µV. Check the "
+                      "file's units (or pass channel types / units when reading)", ParaspinalWarning, stacklevel=4)
+
+
+def _check_finite(arr: np.ndarray, ch_names: Sequence[str], file,
+                  hint: str = "fill or crop the gap before loading, or pass allow_nan=True to keep them") -> None:
     bad_rows = ~np.isfinite(arr).all(axis=1)
     if bad_rows.any():
         i = int(np.flatnonzero(bad_rows)[0])
@@ -616,5 +839,5 @@ def _check_finite(arr: np.ndarray, ch_names: Sequence[str], file) -> None:
             + (f"; channels {others} have some too" if others else ""),
             file=file,
             channel=ch_names[i],
-            hint="fill or crop the gap before loading, or pass allow_nan=True to keep them",
+            hint=hint,
         )

@@ -37,7 +37,7 @@ import numpy as np
 import pandas as pd
 
 from .. import phases as _ph
-from ..errors import ChannelError, ParameterError, ParaspinalWarning
+from ..errors import ChannelError, ParameterError, ParaspinalWarning, SignalError
 from ..recording import Recording
 from .base import Context, Feature
 from .context import build_context
@@ -163,6 +163,17 @@ def compute(
         No EMG channel.
     ParameterError
         Invalid parameters.
+    SignalError
+        The recording is shorter than ``max(window_ms, nperseg_s)`` (0.5 s by default), or
+        every EMG channel is flat.
+
+    Notes
+    -----
+    Entry checks (nothing meaningless is computed, nothing is left out silently): a flat
+    channel (peak-to-peak below 0.1 µV, the QC's flat line) gives no row, with one warning and
+    a row in ``attrs["missing"]``; a phase shorter than the envelope window, or starting after
+    the last sample, gives no row, and one that runs past the end is cut there, each with a
+    warning naming it.
     """
     params = {k: v for k, v in locals().items() if k not in ("rec", "phases")}
     file = rec.meta.get("source")
@@ -178,6 +189,9 @@ def compute(
                              file=file, hint="use 'max' or 'mean'")
     if envelope not in ("rms", "linear"):
         raise ParameterError(f"envelope={envelope!r}", file=file, hint="use 'rms' or 'linear'")
+    _check_length(rec, window_ms, nperseg_s, file)
+    names, flat = _without_flat(rec, names, file)
+    phases = _usable_phases(rec, phases, window_ms / 1000.0, file)
     asked = [fam for fam in FAMILIES if want & fam.names(params)]
     ctx = build_context(rec, names, phases, want, params, {n for fam in asked for n in fam.needs})
     rows: list[tuple] = []
@@ -185,7 +199,78 @@ def compute(
         rows.extend(fam.rows(ctx))
     df = _table(ctx, rows)
     _note_missing(df, ctx, want, file)
+    df.attrs["missing"] += [{"channel": nm, "family": "all", "features": "all", "reason": FLAT_REASON} for nm in flat]
     return df
+
+
+#: Peak-to-peak (µV) below which a conditioned EMG channel is flat: the QC's "flat line" (0.1 µV).
+FLAT_UV = 0.1
+FLAT_REASON = f"flat channel (peak-to-peak below {FLAT_UV:g} µV: disconnected or dead electrode)"
+
+
+def _check_length(rec: Recording, window_ms: float, nperseg_s: float, file: str | None) -> None:
+    """A recording shorter than the envelope window or the Welch segment gives no meaningful feature."""
+    need = max(window_ms / 1000.0, nperseg_s)
+    if rec.duration < need:
+        raise SignalError(
+            f"the recording lasts {rec.duration:.3g} s ({rec.n_samples} samples), shorter than the {need:g} s the "
+            f"features need (the {window_ms:g} ms envelope window and the {nperseg_s:g} s Welch segment)",
+            file=file, hint="use a longer recording, or pass smaller window_ms= and nperseg_s=")
+
+
+def _without_flat(rec: Recording, names: list[str], file: str | None) -> tuple[list[str], list[str]]:
+    """The channels that carry a signal, and the flat ones (left out, with one warning)."""
+    table = rec.channels.set_index("name")
+    flat = []
+    for nm in names:  # one channel at a time: no copy of the whole recording
+        x = rec.get_data([nm], unit="uV")[0]
+        lo, hi = float(x.min()), float(x.max())
+        limit = FLAT_UV if table.at[nm, "unit"] == "V" else 0.0
+        if not hi - lo > limit:
+            flat.append(nm)
+    if flat and len(flat) == len(names):
+        raise SignalError(f"every EMG channel is flat ({FLAT_REASON})", file=file, channel=flat[0],
+                          hint="check the electrodes and the amplifier, and the channel types")
+    if flat:
+        warnings.warn(f"{file + ': ' if file else ''}{', '.join(map(repr, flat))}: {FLAT_REASON}; no feature is "
+                      "computed for it (see df.attrs['missing'])", ParaspinalWarning, stacklevel=3)
+    return [nm for nm in names if nm not in flat], flat
+
+
+def _usable_phases(rec: Recording, phases: pd.DataFrame | None, min_s: float, file: str | None
+                   ) -> pd.DataFrame | None:
+    """The phase table without the rows that give no feature (too short, or after the end), with a warning.
+
+    A phase shorter than the envelope window (``min_s``) has no envelope value of its own; one
+    that starts after the last sample has no data; one that runs past the end is cut there.
+    """
+    table = rec.phases if phases is None else phases
+    if not len(table) or not {"onset", "duration", "phase"} <= set(table.columns):
+        return phases  # validate() says what is wrong with a malformed table
+    onset = pd.to_numeric(table["onset"], errors="coerce").to_numpy(dtype=float)
+    dur = pd.to_numeric(table["duration"], errors="coerce").to_numpy(dtype=float)
+    end = rec.duration
+    span = np.isfinite(onset) & np.isfinite(dur) & (dur >= 0)  # the others are an error of validate()
+    short = span & (dur < min_s)
+    after = span & (onset >= end)
+    past = span & ~after & (onset + dur > end + 0.5 / rec.sfreq)
+
+    def listed(mask: np.ndarray) -> str:
+        items = [f"{p!r} at {o:g} s ({d:g} s)" for p, o, d in zip(table["phase"][mask], onset[mask], dur[mask])]
+        return ", ".join(items[:6]) + (f" and {len(items) - 6} more" if len(items) > 6 else "")
+
+    said = []
+    if (short & ~after).any():
+        said.append(f"phase(s) shorter than the {min_s * 1000:g} ms envelope window give no features: "
+                    f"{listed(short & ~after)}")
+    if after.any():
+        said.append(f"phase(s) that start after the end of the recording ({end:g} s) are left out: {listed(after)}")
+    if past.any():
+        said.append(f"phase(s) that run past the end of the recording ({end:g} s) are cut there: {listed(past)}")
+    if said:
+        warnings.warn(f"{file + ': ' if file else ''}{'; '.join(said)}", ParaspinalWarning, stacklevel=3)
+    drop = short | after
+    return phases if not drop.any() else table[~drop].reset_index(drop=True)
 
 
 def _note_missing(df: pd.DataFrame, ctx: Context, want: set[str], file: str | None) -> None:

@@ -108,7 +108,12 @@ def _sniff_otb_mat(head: bytes, path: Path) -> bool:
 
 
 def _sniff_opensignals_txt(head: bytes, path: Path) -> bool:
-    return _text_head(head).startswith("# OpenSignals Text File Format")
+    text = _text_head(head)
+    if text.startswith("# OpenSignals Text File Format"):
+        return True
+    # a damaged first line: the JSON header on line 2 still says OpenSignals
+    return '"sampling rate"' in text and importlib.import_module(
+        f"{__name__}.opensignals").is_opensignals_header(text.splitlines()[:2])
 
 
 def _sniff_delsys(head: bytes, path: Path) -> bool:
@@ -116,7 +121,8 @@ def _sniff_delsys(head: bytes, path: Path) -> bool:
 
 
 def _sniff_vicon(head: bytes, path: Path) -> bool:
-    first = _text_head(head).splitlines()[0].strip().strip(",") if head else ""
+    lines = _text_head(head).splitlines()
+    first = lines[0].strip().strip(",") if lines else ""
     return first in ("Devices", "Trajectories", "Model Outputs", "Joints", "Segments")
 
 
@@ -163,6 +169,20 @@ def _check_file(path: Path) -> None:
         raise ReadError("the file is empty (0 bytes)", file=path, hint="re-export the recording from the acquisition software")
 
 
+def _sniffs(fmt: Format, head: bytes, path: Path) -> bool:
+    """``fmt.sniff`` as a plain yes or no: a sniffer that fails on odd bytes (a bug) says no.
+
+    Sniffers only look; any file, however short or strange, must reach a reader or a
+    :class:`~paraspinal.errors.FormatError`, never an exception from inside a sniffer.
+    """
+    try:
+        return bool(fmt.sniff(head, path))
+    except MemoryError:
+        raise
+    except Exception:  # noqa: BLE001 - see the docstring
+        return False
+
+
 def detect_format(path: str | os.PathLike) -> Format:
     """Tell which format a file holds, by content first and suffix second.
 
@@ -190,7 +210,7 @@ def detect_format(path: str | os.PathLike) -> Format:
     suffixes = "".join(path.suffixes[-2:]).lower()
     suffix = path.suffix.lower()
     for fmt in FORMATS:
-        if fmt.sniff(head, path):
+        if _sniffs(fmt, head, path):
             # MAT v7.3 files are HDF5 behind a 512-byte MATLAB header: the MAT sniff wins above.
             # .csv/.txt are containers many text formats use: only a specific suffix can disagree
             claimed = [f for f in FORMATS if f is not fmt and f.name != "text"

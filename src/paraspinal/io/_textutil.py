@@ -34,6 +34,7 @@ import pandas as pd
 from ..errors import ParameterError, ParaspinalWarning, ReadError, SamplingRateError
 
 _LINE_RE = re.compile(rb"\r\n|\n|\r")
+_TEXT_LINE_RE = re.compile(r"\r\n|\n|\r")
 _HEAD_BYTES = 1 << 20
 _MAX_HEAD_LINES = 2000
 
@@ -161,6 +162,14 @@ def delimiter_name(delimiter: str | None) -> str:
 
 
 # ----------------------------------------------------------------------------- numbers
+#: Bytes of the data block checked row by row before it is parsed (its first rows), and the
+#: most rows checked: a ragged or non-numeric file is refused from these, in bounded time and memory.
+_CHECK_BYTES = 1 << 20
+_CHECK_ROWS = 200
+#: Bytes of text the line-by-line parser holds at once (the rest of the memory is the array).
+_BLOCK_BYTES = 1 << 20
+
+
 def read_numeric(
     path: Path,
     *,
@@ -185,7 +194,8 @@ def read_numeric(
     delimiter : str or None
         One-character delimiter, or None for runs of white space.
     n_fields : int, optional
-        Expected number of fields per row (the header's); by default the first row's.
+        Expected number of fields per row (the header's); by default the commonest count
+        among the first rows.
     end : int, optional
         Byte offset where the block ends (exclusive); by default the end of the file.
     comment : str
@@ -207,20 +217,63 @@ def read_numeric(
 
     Notes
     -----
-    Fast path: pandas' C reader in chunks of rows into one preallocated float64 array
+    First the rows in the first MiB of the block (at most 200) are checked one by one: a
+    ragged or non-numeric file is refused from them at once, whatever its size. Fast path:
+    pandas' C reader in chunks of rows into one preallocated float64 array
     (:func:`_read_chunked`). When it refuses the block (a stray comment line, a ragged row, a
-    non-numeric cell, white-space delimiters), the block is split line by line with
-    vectorised pandas string operations, which is slower but says exactly what is wrong.
+    non-numeric cell, an empty cell), the block is parsed line by line, one MiB of text at a
+    time, with vectorised pandas string operations (:func:`_read_slow`): slower, but it says
+    exactly what is wrong. Either way the memory held is the array plus about one MiB of text
+    (the array itself is never sized beyond what the file's bytes can hold).
     """
+    expected = _check_first_rows(path, offset, end, first_line, delimiter, n_fields, comment, names)
     try:
         fast = _read_fast(path, offset, end, first_line, delimiter)
     except MemoryError:
         raise
     except Exception:  # noqa: BLE001 - any parser failure: the slow path says what is wrong
         fast = None
-    if fast is not None and (n_fields is None or fast.shape[0] >= n_fields):
+    if fast is not None and (expected is None or fast.shape[0] == expected):
         return fast
-    return _read_slow(path, offset, end, first_line, delimiter, n_fields, comment, names)
+    return _read_slow(path, offset, end, first_line, delimiter, expected, comment, names)
+
+
+def _read_bytes(path: Path, offset: int, n: int) -> bytes:
+    try:
+        with open(path, "rb") as fh:  # read-only
+            fh.seek(offset)
+            return fh.read(n)
+    except OSError as err:
+        raise ReadError(f"could not be read: {err}", file=path) from err
+
+
+def _check_first_rows(path: Path, offset: int, end: int | None, first_line: int, delimiter: str | None,
+                      n_fields: int | None, comment: str, names: Sequence[str] | None) -> int | None:
+    """Check the block's first rows (field counts, numbers); return the expected field count.
+
+    None when the first MiB holds no whole data row (a single enormous line): the parsers
+    then take the first row's count.
+    """
+    want = _CHECK_BYTES if end is None else min(_CHECK_BYTES, max(end - offset, 0))
+    raw = _read_bytes(path, offset, want + 1)
+    at_end = len(raw) <= want
+    raw = raw[:want]
+    if not at_end:
+        cut = max(raw.rfind(b"\n"), raw.rfind(b"\r"))
+        if cut < 0:
+            return n_fields
+        raw = raw[:cut + 1]
+    lines = _TEXT_LINE_RE.split(raw.decode("utf-8", errors="replace"), maxsplit=2 * _CHECK_ROWS)
+    lines = lines[:2 * _CHECK_ROWS] if len(lines) > 2 * _CHECK_ROWS else lines[:-1] if lines[-1:] == [""] else lines
+    rows, numbers = _data_lines(pd.Series(lines, dtype=object), first_line, delimiter, comment)
+    if not len(rows):
+        return n_fields
+    rows, numbers = rows.iloc[:_CHECK_ROWS], numbers[:_CHECK_ROWS]
+    parts = _split(rows, delimiter)
+    counts = parts.str.len().to_numpy()
+    expected = n_fields if n_fields is not None else int(np.bincount(counts).argmax())
+    _parse_rows(parts, counts, numbers, expected, delimiter, path, names)
+    return expected
 
 
 def _read_fast(
@@ -232,12 +285,12 @@ def _read_fast(
     if end is None:
         src: Any = os.fspath(path)
         skip = first_line - 1
+        size = os.path.getsize(path) - offset
     else:
-        with open(path, "rb") as fh:  # read-only
-            fh.seek(offset)
-            src = io.BytesIO(fh.read(end - offset))
+        src = io.BytesIO(_read_bytes(path, offset, end - offset))
         skip = 0
-    return _read_chunked(src, skip, delimiter)
+        size = end - offset
+    return _read_chunked(src, skip, delimiter, size=size)
 
 
 def _count_lines(src: Any) -> int:
@@ -254,7 +307,19 @@ def _count_lines(src: Any) -> int:
     return n + (0 if last == b"\n" else 1)
 
 
-def _read_chunked(src: Any, skip: int, delimiter: str | None, chunk_rows: int = 65536) -> np.ndarray | None:
+def _compact(out: np.ndarray, rows: int) -> np.ndarray:
+    """The first ``rows`` columns of a ``(n, capacity)`` array as a C-contiguous ``(n, rows)`` array, in place."""
+    n, capacity = out.shape
+    if rows == capacity:
+        return out
+    flat = out.reshape(-1)
+    for j in range(1, n):  # rows only move left
+        flat[j * rows:(j + 1) * rows] = flat[j * capacity:j * capacity + rows]
+    return flat[: n * rows].reshape(n, rows)
+
+
+def _read_chunked(src: Any, skip: int, delimiter: str | None, chunk_rows: int = 65536,
+                  size: int | None = None) -> np.ndarray | None:
     """Parse with pandas' C reader in chunks of rows, straight into one float64 array.
 
     The lines are counted first (a byte scan) to size an ``(n_columns, n_rows)`` array; each
@@ -262,7 +327,9 @@ def _read_chunked(src: Any, skip: int, delimiter: str | None, chunk_rows: int = 
     one copy of the data plus one chunk. Reading the whole file at once holds several copies
     (text buffers, Arrow arrays and a DataFrame: about 4.5x the array with
     ``engine="pyarrow"``, 3x with the C engine; ``scripts/bench_io.py``). Empty cells become
-    NaN; any other cell that is not a number raises, and the slow path names it.
+    NaN; any other cell that is not a number raises, and the slow path names it. Every cell
+    takes at least one byte of text, so an array of more cells than the block has bytes
+    (``size``) means ragged rows: the slow path is left to say so, before anything is allocated.
 
     Numbers are converted by pandas' default ("high" precision) parser, as
     ``pandas.read_csv`` does, so values equal pandas' exactly. Against an exact decimal
@@ -285,6 +352,8 @@ def _read_chunked(src: Any, skip: int, delimiter: str | None, chunk_rows: int = 
         for chunk in reader:
             values = chunk.to_numpy(dtype=np.float64, copy=False)
             if out is None:
+                if size is not None and values.shape[1] * capacity > size + capacity:
+                    return None  # more cells than the text can hold: ragged rows
                 out = np.empty((values.shape[1], capacity), dtype=np.float64)
             if values.shape[1] != out.shape[0] or row + len(values) > capacity:
                 return None  # ragged rows or an unexpected line count: the slow path explains
@@ -296,13 +365,111 @@ def _read_chunked(src: Any, skip: int, delimiter: str | None, chunk_rows: int = 
             row += len(values)
     if out is None or row == 0:
         return None
-    if row < capacity:
-        # compact in place to a C-contiguous (n_columns, row) array (rows only move left)
-        flat = out.reshape(-1)
-        for j in range(1, out.shape[0]):
-            flat[j * row:(j + 1) * row] = flat[j * capacity:j * capacity + row]
-        out = flat[: out.shape[0] * row].reshape(out.shape[0], row)
+    return _compact(out, row)
+
+
+def _line_blocks(path: Path, offset: int, end: int | None) -> Any:
+    """The text from ``offset`` to ``end`` as blocks of whole lines (about :data:`_BLOCK_BYTES` each).
+
+    Yields ``(lines, n_breaks)``: the block's lines (``\\r\\n``, ``\\n`` or ``\\r`` ends) and the
+    number of line breaks it consumed, so that line numbers carry on across blocks.
+    """
+    try:
+        fh = open(path, "rb")  # read-only
+    except OSError as err:
+        raise ReadError(f"could not be read: {err}", file=path) from err
+    with fh:
+        fh.seek(offset)
+        left = None if end is None else end - offset
+        carry = b""
+        while True:
+            n = _BLOCK_BYTES if left is None else min(_BLOCK_BYTES, left)
+            block = fh.read(n) if n > 0 else b""
+            if left is not None:
+                left -= len(block)
+            last = not block
+            data = carry + block
+            if not last:
+                cut = data.rfind(b"\n")
+                if cut < 0:
+                    cut = data.rfind(b"\r", 0, len(data) - 1)  # a lone \r may be half of \r\n
+                if cut < 0:
+                    carry = data  # one line longer than a block: read on
+                    continue
+                data, carry = data[:cut + 1], data[cut + 1:]
+            if data:
+                lines = _TEXT_LINE_RE.split(data.decode("utf-8", errors="replace"))
+                n_breaks = len(lines) - 1
+                if lines[-1] == "":
+                    lines = lines[:-1]
+                yield lines, n_breaks
+            if last:
+                return
+
+
+def _data_lines(lines: pd.Series, first_line: int, delimiter: str | None, comment: str
+                ) -> tuple[pd.Series, np.ndarray]:
+    """The data rows among ``lines`` (no blank, comment or delimiter-only line) and their line numbers."""
+    stripped = lines.str.strip()
+    keep = (stripped != "") & ~stripped.str.startswith(comment)
+    if delimiter is not None and delimiter.strip():
+        keep &= stripped.str.replace(delimiter, "", regex=False).str.strip() != ""
+    keep = keep.to_numpy(dtype=bool)
+    return lines[keep], first_line + np.flatnonzero(keep)
+
+
+def _split(rows: pd.Series, delimiter: str | None) -> pd.Series:
+    return rows.str.split() if delimiter is None else rows.str.split(delimiter, regex=False)
+
+
+def _parse_rows(parts: pd.Series, counts: np.ndarray, numbers: np.ndarray, expected: int, delimiter: str | None,
+                path: Path, names: Sequence[str] | None) -> np.ndarray:
+    """Rows split into fields -> ``(expected, n_rows)`` floats; a ragged row or a non-number raises."""
+    bad = np.flatnonzero(counts != expected)
+    if bad.size:
+        i = int(bad[0])
+        raise ReadError(
+            f"line {numbers[i]} has {counts[i]} fields where {expected} were expected "
+            f"({delimiter_name(delimiter)}-delimited; {bad.size} such line(s) near it)",
+            file=path,
+            hint="the rows are ragged: the file may be truncated or hold two tables; fix or re-export it, "
+            "or give delimiter= if the delimiter was guessed wrong",
+        )
+    table = pd.DataFrame(parts.tolist(), dtype=object)
+    out = np.empty((expected, len(parts)), dtype=np.float64)
+    for j in range(expected):  # loop over columns, not samples
+        cells = table[j].astype(str).str.strip().str.strip("\"'")
+        values = pd.to_numeric(cells, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+        wrong = np.isnan(values) & (cells != "").to_numpy() & ~cells.str.lower().isin(_NA_TEXT).to_numpy()
+        if wrong.any():
+            i = int(np.flatnonzero(wrong)[0])
+            col = names[j] if names is not None and j < len(names) else None
+            where = f"column {j + 1}" + (f" ({col!r})" if col else "")
+            raise ReadError(
+                f"line {numbers[i]}, {where}: {cells.iat[i][:40]!r} is not a number ({int(wrong.sum())} such "
+                "cell(s) in this column near it)",
+                file=path,
+                hint="fix the cell or remove the row; a units or second header row needs header= set to the "
+                "line of the real header",
+            )
+        out[j] = values
     return out
+
+
+def _count_breaks(path: Path, offset: int, end: int | None) -> int:
+    """An upper bound on the lines from ``offset`` to ``end`` (``\\n`` and lone ``\\r`` ends), in 4 MiB reads."""
+    n = 1
+    left = None if end is None else end - offset
+    with open(path, "rb") as fh:  # read-only
+        fh.seek(offset)
+        while left is None or left > 0:
+            block = fh.read(1 << 22 if left is None else min(1 << 22, left))
+            if not block:
+                break
+            if left is not None:
+                left -= len(block)
+            n += block.count(b"\n") + block.count(b"\r") - block.count(b"\r\n")
+    return n
 
 
 def _read_slow(
@@ -315,62 +482,35 @@ def _read_slow(
     comment: str,
     names: Sequence[str] | None,
 ) -> np.ndarray:
+    """Parse the block line by line, one block of text at a time, into one preallocated array."""
     try:
-        with open(path, "rb") as fh:
-            fh.seek(offset)
-            raw = fh.read() if end is None else fh.read(end - offset)
+        capacity = _count_breaks(path, offset, end)
     except OSError as err:
         raise ReadError(f"could not be read: {err}", file=path) from err
-    text = raw.decode("utf-8", errors="replace")
-    lines = pd.Series(re.split(r"\r\n|\n|\r", text), dtype=object)
-    if len(lines) and lines.iat[-1] == "":
-        lines = lines.iloc[:-1]
-    stripped = lines.str.strip()
-    keep = (stripped != "") & ~stripped.str.startswith(comment)
-    if delimiter is not None and delimiter.strip():
-        keep &= stripped.str.replace(delimiter, "", regex=False).str.strip() != ""
-    numbers = first_line + np.flatnonzero(keep.to_numpy())
-    rows = lines[keep.to_numpy()]
-    if len(rows) == 0:
+    out: np.ndarray | None = None
+    expected = n_fields
+    row, line_no = 0, first_line
+    for lines, n_breaks in _line_blocks(path, offset, end):
+        rows, numbers = _data_lines(pd.Series(lines, dtype=object), line_no, delimiter, comment)
+        line_no += n_breaks
+        if not len(rows):
+            continue
+        parts = _split(rows, delimiter)
+        counts = parts.str.len().to_numpy()
+        if expected is None:
+            expected = int(counts[0])
+        values = _parse_rows(parts, counts, numbers, expected, delimiter, path, names)
+        if out is None:
+            out = np.empty((expected, capacity), dtype=np.float64)
+        out[:, row:row + values.shape[1]] = values
+        row += values.shape[1]
+    if out is None or row == 0:
         raise ReadError(
             f"no data rows after line {first_line - 1}",
             file=path,
             hint="the file holds a header but no samples; re-export the recording",
         )
-    if delimiter is None:
-        parts = rows.str.split()
-    else:
-        parts = rows.str.split(delimiter, regex=False)
-    counts = parts.str.len().to_numpy()
-    expected = n_fields if n_fields is not None else int(counts[0])
-    bad = np.flatnonzero(counts != expected)
-    if bad.size:
-        i = int(bad[0])
-        raise ReadError(
-            f"line {numbers[i]} has {counts[i]} fields where {expected} were expected "
-            f"({delimiter_name(delimiter)}-delimited; {bad.size} such line(s))",
-            file=path,
-            hint="the rows are ragged: the file may be truncated or hold two tables; fix or re-export it, "
-            "or give delimiter= if the delimiter was guessed wrong",
-        )
-    table = pd.DataFrame(parts.tolist(), dtype=object)
-    out = np.empty((expected, len(rows)), dtype=np.float64)
-    for j in range(expected):  # loop over columns, not samples
-        cells = table[j].astype(str).str.strip().str.strip("\"'")
-        values = pd.to_numeric(cells, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
-        wrong = np.isnan(values) & (cells != "").to_numpy() & ~cells.str.lower().isin(_NA_TEXT).to_numpy()
-        if wrong.any():
-            i = int(np.flatnonzero(wrong)[0])
-            col = names[j] if names is not None and j < len(names) else None
-            where = f"column {j + 1}" + (f" ({col!r})" if col else "")
-            raise ReadError(
-                f"line {numbers[i]}, {where}: {cells.iat[i][:40]!r} is not a number ({int(wrong.sum())} such cell(s) in this column)",
-                file=path,
-                hint="fix the cell or remove the row; a units or second header row needs header= set to the "
-                "line of the real header",
-            )
-        out[j] = values
-    return out
+    return _compact(out, row)
 
 
 _NA_TEXT = ["nan", "na", "n/a", "null", "none", "-nan", "#n/a", "#na", "-na", "<na>"]

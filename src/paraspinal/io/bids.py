@@ -47,6 +47,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .._files import write_text_atomic
 from ..channels import MUSCLES, SIDES
 from ..errors import ChannelError, ParameterError, ReadError, WriteError
 from ..recording import Recording
@@ -65,7 +66,7 @@ _ENTITY_ORDER = ("sub", "ses", "task", "acq", "run")
 # (reading the sidecars, parse_entities and events_to_phases: paraspinal.io.sidecars)
 def _write_tsv(df: pd.DataFrame, path: Path) -> None:
     text = df.to_csv(sep="\t", index=False, lineterminator="\n", na_rep=_NA)
-    path.write_text(text, encoding="utf-8")
+    write_text_atomic(path, text)
 
 
 def _na(value: Any) -> str:
@@ -273,13 +274,13 @@ def _write_channels(rec: Recording, path: Path) -> None:
     tsv["level"] = level
     _write_tsv(tsv, path)
     sidecar = path.with_suffix(".json")
-    sidecar.write_text(json.dumps({
+    write_text_atomic(sidecar, json.dumps({
         "target_muscle": {"Description": "Muscle under the electrode, in words (BIDS-EMG)."},
         "muscle": {"Description": "paraspinal muscle code",
                    "Levels": dict(sorted(MUSCLES.items()))},
         "side": {"Description": "Body side", "Levels": dict(SIDES)},
         "level": {"Description": "Vertebral level of the electrode (e.g. L5, L4-L5)"},
-    }, indent=2) + "\n", encoding="utf-8")
+    }, indent=2) + "\n")
 
 
 #: Columns of an ``events.tsv`` that paraspinal writes, in order.
@@ -322,7 +323,7 @@ def _write_events(rec: Recording, path: Path) -> None:
             path.unlink()
         return
     _write_tsv(phases_to_events(phases, rec.sfreq), path)
-    path.with_suffix(".json").write_text(json.dumps(EVENTS_JSON, indent=2) + "\n", encoding="utf-8")
+    write_text_atomic(path.with_suffix(".json"), json.dumps(EVENTS_JSON, indent=2) + "\n")
 
 
 def _write_group(root: Path, subject: str, group: str | None) -> None:
@@ -339,4 +340,4 @@ def _write_group(root: Path, subject: str, group: str | None) -> None:
     info = json.loads(sidecar.read_text(encoding="utf-8")) if sidecar.exists() else {}
     info["group"] = {"Description": "Study group", "Levels": {"control": "healthy control",
                                                             "patient": "low-back-pain patient"}}
-    sidecar.write_text(json.dumps(info, indent=4) + "\n", encoding="utf-8")
+    write_text_atomic(sidecar, json.dumps(info, indent=4) + "\n")

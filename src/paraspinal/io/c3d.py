@@ -131,27 +131,8 @@ def _header_check(path: Path) -> None:
             file=path, hint="the file is truncated; copy or export it again",
         )
     big = proc == 86
-    short = ">h" if big else "<h"
     ushort = ">H" if big else "<H"
-    pos = 4
-    while pos + 2 <= len(section):
-        n_chars = abs(struct.unpack("b", section[pos:pos + 1])[0])
-        if n_chars == 0:
-            break
-        name = section[pos + 2:pos + 2 + n_chars]
-        if not re.fullmatch(rb"[A-Za-z0-9_ \-]+", name or b"?"):
-            raise ReadError(f"corrupted C3D parameter record at byte {(pblock - 1) * _BLOCK + pos}",
-                            file=path, hint="the parameter section is damaged; export the file again")
-        p = pos + 2 + n_chars
-        if p + 2 > len(section):
-            break
-        offset = struct.unpack(short, section[p:p + 2])[0]
-        if offset == 0:
-            break
-        if offset < 0 or p + offset > len(section) + _BLOCK:
-            raise ReadError(f"corrupted C3D parameter record {name.decode('latin-1')!r} (bad link {offset})",
-                            file=path, hint="the parameter section is damaged; export the file again")
-        pos = p + offset
+    scalars = _walk_parameters(path, section, (pblock - 1) * _BLOCK, big)
     # Data size the header promises: frames x (points*4 + analog samples per frame) words.
     n_points = struct.unpack(ushort, head[2:4])[0]
     n_analog = struct.unpack(ushort, head[4:6])[0]
@@ -164,12 +145,85 @@ def _header_check(path: Path) -> None:
     n_frames = last - first + 1
     if data_start >= 2 and n_frames > 0:
         need = (data_start - 1) * _BLOCK + n_frames * (4 * n_points + n_analog) * word
+        # ezc3d's ROTATION extension: 4 x 4 float32 per rotation, USED per sample, RATIO samples per frame
+        ratio, used = scalars.get(("ROTATION", "RATIO"), 0), scalars.get(("ROTATION", "USED"), 0)
+        if not (0 <= ratio <= 1000 and 0 <= used <= 10000):
+            raise ReadError(f"the C3D ROTATION parameters are implausible (RATIO {ratio:g}, USED {used:g})",
+                            file=path, hint="the parameter section is damaged; export the file again")
+        need += int(n_frames * ratio * used * 16 * 4)
         if size < need:
             raise ReadError(
                 f"the C3D file is truncated: its header announces {n_frames} frames "
                 f"({need} bytes) but the file has {size} bytes",
                 file=path, hint="copy or export the file again",
             )
+
+
+_TYPES = {-1: 1, 1: 1, 2: 2, 4: 4}  # C3D parameter data types and their sizes in bytes: char, byte, int, float
+
+
+def _walk_parameters(path: Path, section: bytes, start: int, big: bool) -> dict[tuple[str, str], float]:
+    """Check every record of a C3D parameter section (C3D User Guide, "The parameter section").
+
+    A record: name length (negative: locked), group id (negative: a group, positive: a
+    parameter of that group), the name, the offset to the next record (from this word), then
+    for a parameter its data type (-1 char, 1 byte, 2 int, 4 float), number of dimensions
+    (0-7), the dimensions and the data, and a description. Each part must lie before the next
+    record and inside the section, the names must be text, and every parameter must belong
+    to a group of the section: ezc3d trusts all of it, and crashes or loops where it is wrong.
+    Returns the first value of every numeric parameter, by ``(group, name)``.
+    """
+    short = ">h" if big else "<h"
+    groups: dict[int, str] = {}
+    members: list[tuple[int, str]] = []
+    first: dict[tuple[int, str], float] = {}
+    pos = 4
+
+    def bad(what: str) -> ReadError:
+        return ReadError(f"corrupted C3D parameter record at byte {start + pos} ({what})", file=path,
+                         hint="the parameter section is damaged; export the file again")
+
+    while pos + 2 <= len(section):
+        n_chars = abs(struct.unpack("b", section[pos:pos + 1])[0])
+        gid = struct.unpack("b", section[pos + 1:pos + 2])[0]
+        if n_chars == 0 or gid == 0:
+            break
+        name = section[pos + 2:pos + 2 + n_chars]
+        if len(name) < n_chars or not re.fullmatch(rb"[A-Za-z0-9_ \-]+", name):
+            raise bad("its name is not text")
+        p = pos + 2 + n_chars
+        if p + 2 > len(section):
+            raise bad("cut short")
+        offset = struct.unpack(short, section[p:p + 2])[0]
+        end = p + offset if offset > 0 else len(section)
+        if offset < 0 or end > len(section):
+            raise bad(f"a link of {offset} bytes out of the section")
+        q = p + 2
+        if gid < 0:
+            groups[-gid] = name.decode("latin-1").upper()
+        else:
+            members.append((gid, name.decode("latin-1")))
+            if q + 2 > end:
+                raise bad("cut short")
+            typ, ndims = struct.unpack("b", section[q:q + 1])[0], section[q + 1]
+            if typ not in _TYPES or ndims > 7 or q + 2 + ndims > end:
+                raise bad(f"data type {typ}, {ndims} dimensions")
+            n_values = int(np.prod([section[q + 2 + k] for k in range(ndims)], dtype=np.int64))
+            d = q + 2 + ndims
+            if typ in (1, 2, 4) and n_values and d + _TYPES[typ] <= end:
+                fmt = {1: "b", 2: short, 4: (">f" if big else "<f")}[typ]
+                first[(gid, name.decode("latin-1").upper())] = struct.unpack(fmt, section[d:d + _TYPES[typ]])[0]
+            q = d + n_values * _TYPES[typ]
+        if q + 1 > end or q + 1 + section[q] > end:
+            raise bad("its data or description runs into the next record")
+        if offset == 0:
+            break
+        pos = end
+    orphans = sorted({f"{name} (group {gid})" for gid, name in members if gid not in groups})
+    if orphans:
+        raise ReadError(f"C3D parameters of no group: {orphans[:5]}", file=path,
+                        hint="the parameter section is damaged; export the file again")
+    return {(groups[gid], name): value for (gid, name), value in first.items()}
 
 
 def _values(group: Mapping[str, Any], key: str) -> Any:
@@ -229,7 +283,7 @@ def read_c3d(
     _header_check(path)
     try:
         c3d = ezc3d.c3d(os.fspath(path), extract_forceplat_data=False)
-    except (RuntimeError, OSError, ValueError, IndexError, MemoryError) as err:
+    except Exception as err:  # noqa: BLE001 - ezc3d raises many kinds on a damaged file (MemoryError too)
         raise ReadError(f"could not be read as C3D: {err}", file=path,
                         hint="the file may be truncated or corrupted; export it again") from err
     params = c3d["parameters"]
@@ -247,6 +301,8 @@ def read_c3d(
     rate = _values(analog, "RATE")
     sfreq = float(np.ravel(rate)[0]) if rate is not None and np.size(rate) else float(c3d["header"]["analogs"]["frame_rate"])
     point_rate = float(c3d["header"]["points"]["frame_rate"])
+    if not (np.isfinite(point_rate) and point_rate > 0):
+        point_rate = None  # no point data (or a damaged header): events are then timed from the first sample
 
     expected = (c3d["header"]["analogs"]["last_frame"] - c3d["header"]["analogs"]["first_frame"] + 1)
     if data.shape[1] < expected:
@@ -291,9 +347,10 @@ def read_c3d(
     rec_meta.update(dict(meta or {}))
     rec = Recording.from_array(
         data[idx], sfreq, names, units=ch_units, ch_types=types, channel_map=channel_map,
-        meta=rec_meta, rename=rename, file=path,
+        meta=rec_meta, rename=rename, file=path, units_from_file=True,
     )
-    phases = _events(params, c3d["header"]["points"]["first_frame"] / point_rate, rec.duration, path)
+    t0 = c3d["header"]["points"]["first_frame"] / point_rate if point_rate else 0.0
+    phases = _events(params, t0, rec.duration, path)
     if phases is not None:
         rec = rec.with_phases(phases)
     return rec

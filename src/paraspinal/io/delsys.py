@@ -194,7 +194,7 @@ def read_delsys(
             meta_out["imu"] = f"dropped {len(aux)} non-EMG channel(s)"
     return Recording.from_array(
         np.vstack(asm.data), sfreq, asm.names, units=asm.units, ch_types=asm.types,
-        channel_map=channel_map, meta=meta_out, rename=rename, file=path,
+        channel_map=channel_map, meta=meta_out, rename=rename, file=path, units_from_file=True,
     )
 
 

@@ -38,6 +38,7 @@ import numpy as np
 
 from ..errors import ChannelError, ParameterError, ParaspinalWarning, ReadError, SamplingRateError
 from ..recording import Recording
+from ._mat5 import check_mat5
 
 __all__ = ["read_mat"]
 
@@ -54,6 +55,7 @@ def _is_v73(path: Path) -> bool:
 def _load_v5(path: Path) -> dict[str, Any]:
     import scipy.io
 
+    check_mat5(path)  # a damaged element would crash scipy's reader, not raise
     try:
         content = scipy.io.loadmat(os.fspath(path), squeeze_me=False, chars_as_strings=True)
     except NotImplementedError as err:  # scipy says so for v7.3 files without the magic text

@@ -26,7 +26,7 @@ import mne
 import numpy as np
 import pandas as pd
 
-from ..errors import ParameterError, ParaspinalWarning, ReadError, WriteError
+from ..errors import ParameterError, ParaspinalError, ParaspinalWarning, ReadError, WriteError
 from ..recording import Recording
 from .sidecars import apply_sidecars
 
@@ -52,8 +52,9 @@ def _wrap(path: Path, fmt: str, func, **kwargs) -> mne.io.BaseRaw:
                     raw._filenames = [path]
                     return raw
             return func(path, preload=True, verbose="error", **kwargs)
-    except (ValueError, OSError, EOFError, IndexError, KeyError, UnicodeDecodeError, RuntimeError,
-            NotImplementedError) as err:
+    except MemoryError:
+        raise
+    except Exception as err:  # noqa: BLE001 - MNE raises bare Exception, TypeError, configparser errors... on bad bytes
         raise ReadError(
             f"could not be read as {fmt}: {err}",
             file=path,
@@ -83,7 +84,14 @@ def _finish(
         from_header["subject"] = str(his_id)
     meta = {**from_header, **stored_meta.get("meta", {}), **(dict(meta) if meta else {})}
     units = {**stored_meta.get("units", {}), **units}
-    rec = Recording.from_mne(raw, meta=meta, channel_map=channel_map, units=units, rename=rename, copy=False)
+    try:
+        rec = Recording.from_mne(raw, meta=meta, channel_map=channel_map, units=units, rename=rename, copy=False,
+                                 allow_nan=False)
+    except ParaspinalError:
+        raise
+    except (ValueError, KeyError, TypeError, IndexError) as err:  # MNE, on the channel info of a damaged file
+        raise ReadError(f"its channel information cannot be used: {err}", file=path,
+                        hint="the file may be corrupted; re-export it") from err
     ann = raw.annotations
     if len(ann) and any(_CYCLE_RE.match(d) for d in ann.description):
         # EDF+/BDF+ annotations written by paraspinal carry the cycle as "phase [cycle N]"
@@ -105,10 +113,11 @@ _CYCLE_RE = re.compile(r"^(.*) \[cycle (\d+)\]$")
 _VOLTS = {"uv", "µv", "μv", "mv", "v", "nv"}
 
 
-def _edf_header(path: Path, fmt: str) -> tuple[list[str], np.ndarray, float, list[str]]:
-    """Check an EDF/BDF file's size against its header.
+def _edf_header(path: Path, fmt: str) -> tuple[list[str], np.ndarray, float, list[str], dict[int, str]]:
+    """Check an EDF/BDF file's size and its signals' ranges against its header.
 
-    Returns labels, samples per record, record length (s) and physical dimensions.
+    Returns labels, samples per record, record length (s), physical dimensions, and the
+    signals whose ranges scale nothing (index -> reason, see :func:`_check_ranges`).
 
     The fixed header is 256 bytes, then 256 bytes per signal (Kemp & Olivan 2003): labels (16 B each),
     transducer (80), physical dimension (8), physical min/max (8, 8), digital min/max (8, 8),
@@ -134,6 +143,9 @@ def _edf_header(path: Path, fmt: str) -> tuple[list[str], np.ndarray, float, lis
         raise ReadError(f"the {fmt} file is truncated inside its header", file=path,
                         hint="copy the whole file again from the acquisition computer")
     labels = [sig[i * 16:(i + 1) * 16].decode("latin-1").strip() for i in range(ns)]
+    if record_s <= 0 and any("annotations" not in lab.lower() for lab in labels):
+        raise ReadError(f"the {fmt} header gives a data record of {record_s:g} s, so the signals have no "
+                        "sampling rate", file=path, hint=f"the header is corrupted; re-export the file as {fmt}")
     dims = [sig[ns * 96 + i * 8: ns * 96 + (i + 1) * 8].decode("latin-1").strip() for i in range(ns)]
     off = ns * 216
     try:
@@ -141,6 +153,7 @@ def _edf_header(path: Path, fmt: str) -> tuple[list[str], np.ndarray, float, lis
     except ValueError as err:
         raise ReadError(f"the {fmt} header's samples-per-record field is malformed", file=path,
                         hint=f"the file is corrupted; re-export it as {fmt}") from err
+    bad = _check_ranges(path, fmt, sig, ns, labels)
     width = 3 if fmt == "BDF" else 2
     if n_records > 0:
         expected = header_bytes + n_records * int(spr.sum()) * width
@@ -151,7 +164,82 @@ def _edf_header(path: Path, fmt: str) -> tuple[list[str], np.ndarray, float, lis
                 file=path,
                 hint="copy the whole file again from the acquisition computer, or re-export it",
             )
-    return labels, spr, record_s, dims
+    return labels, spr, record_s, dims, bad
+
+
+def _header_numbers(sig: bytes, ns: int, field: int, labels: list[str], what: str, path: Path,
+                    fmt: str) -> np.ndarray:
+    """One 8-byte numeric field of every signal header (field offset in bytes per signal, x ns)."""
+    out = np.empty(ns)
+    for i in range(ns):
+        text = sig[ns * field + i * 8: ns * field + (i + 1) * 8]
+        try:
+            out[i] = float(text)
+        except ValueError:
+            raise ReadError(f"the {fmt} header's {what} field is not a number ({text!r})", file=path,
+                            channel=labels[i], hint=f"the file is corrupted; re-export it as {fmt}") from None
+    return out
+
+
+#: Why a channel whose header ranges cannot scale its samples is left out (by kind of fault).
+_DEGENERATE = {
+    "physical": "the header gives physical minimum = maximum ({pmin:g} {dim}), so every sample would read as "
+                "that one value",
+    "digital": "the header gives digital minimum {dmin:g} >= maximum {dmax:g}, so its samples cannot be scaled "
+               "(a division by {span:g})",
+}
+
+
+def _check_ranges(path: Path, fmt: str, sig: bytes, ns: int, labels: list[str]) -> dict[int, str]:
+    """Check each signal's physical and digital range (Kemp & Olivan 2003: value = pmin + (d - dmin) *
+    (pmax - pmin) / (dmax - dmin)). A range that scales nothing is a fault of that channel, returned
+    as ``{signal index: reason}``; the reader leaves those channels out, with a warning."""
+    pmin = _header_numbers(sig, ns, 104, labels, "physical minimum", path, fmt)
+    pmax = _header_numbers(sig, ns, 112, labels, "physical maximum", path, fmt)
+    dmin = _header_numbers(sig, ns, 120, labels, "digital minimum", path, fmt)
+    dmax = _header_numbers(sig, ns, 128, labels, "digital maximum", path, fmt)
+    dims = [sig[ns * 96 + i * 8: ns * 96 + (i + 1) * 8].decode("latin-1").strip() for i in range(ns)]
+    bad: dict[int, str] = {}
+    for i, lab in enumerate(labels):
+        if "annotations" in lab.lower():
+            continue
+        if not np.isfinite([pmin[i], pmax[i], dmin[i], dmax[i]]).all():
+            raise ReadError(f"the {fmt} header's ranges are not finite numbers", file=path, channel=lab,
+                            hint=f"the file is corrupted; re-export it as {fmt}")
+        if dmin[i] >= dmax[i]:
+            bad[i] = _DEGENERATE["digital"].format(dmin=dmin[i], dmax=dmax[i], span=dmax[i] - dmin[i])
+        elif pmin[i] == pmax[i]:
+            bad[i] = _DEGENERATE["physical"].format(pmin=pmin[i], dim=dims[i])
+    return bad
+
+
+def _drop_bad_ranges(raw: mne.io.BaseRaw, path: Path, labels: list[str], bad: dict[int, str]) -> None:
+    """Leave out the channels whose header ranges scale nothing (a warning names each and why)."""
+    if not bad:
+        return
+    signals = [i for i, lab in enumerate(labels) if "annotations" not in lab.lower()]
+    if len(bad) == len(signals):
+        first = next(iter(bad))
+        raise ReadError(f"no channel can be scaled: {bad[first]} (and likewise for every channel)", file=path,
+                        channel=labels[first], hint="the file is corrupted; re-export it from the acquisition "
+                                                    "software")
+    if len(signals) == len(raw.ch_names):
+        drop = [raw.ch_names[signals.index(i)] for i in bad]
+    else:  # MNE changed the channel set: match by label
+        drop = [labels[i] for i in bad if labels[i] in raw.ch_names]
+    raw.drop_channels(drop)
+    for i, name in zip(bad, drop):
+        warnings.warn(f"{path}: channel {name!r}: {bad[i]}; the channel is left out. Re-export the recording, or "
+                      "fix the header's ranges", ParaspinalWarning, stacklevel=5)
+
+
+def _warn_duplicate_labels(path: Path, raw: mne.io.BaseRaw, labels: list[str]) -> None:
+    """Say so when the header repeats a label (MNE makes the names unique: ``L_MF-0``, ``L_MF-1``)."""
+    signals = [lab for lab in labels if "annotations" not in lab.lower()]
+    dup = sorted({lab for lab in signals if signals.count(lab) > 1})
+    if dup:
+        warnings.warn(f"{path}: the header names several channels {dup}; they are read as {raw.ch_names}. Check "
+                      "which electrode each is, and name them with channel_map", ParaspinalWarning, stacklevel=5)
 
 
 def _warn_mixed_rates(path: Path, labels: list[str], spr: np.ndarray, record_s: float) -> None:
@@ -223,9 +311,11 @@ def _drop_export_padding(raw: mne.io.BaseRaw) -> None:
 
 def _read_edf_like(path: Path, fmt: str, func, channel_map, meta, rename: bool, sidecars: bool) -> Recording:
     """EDF and BDF share a header layout: check it, read through MNE, keep units and sidecars."""
-    labels, spr, record_s, dims = _edf_header(path, fmt)
+    labels, spr, record_s, dims, bad = _edf_header(path, fmt)
     _warn_mixed_rates(path, labels, spr, record_s)
     raw = _wrap(path, fmt, func)
+    _warn_duplicate_labels(path, raw, labels)
+    _drop_bad_ranges(raw, path, labels, bad)
     _drop_export_padding(raw)
     units = _non_voltage_units(raw, labels, dims)
     return _maybe_bids(_finish(raw, path, channel_map, meta, rename, units), path, sidecars)
@@ -347,6 +437,10 @@ def write_mne(rec: Recording, path: str | os.PathLike, *, fmt: str | None = None
         )
     if path.exists() and not overwrite:
         raise WriteError("the file exists", file=path, hint="pass overwrite=True to replace it")
+    odd = [n for n in rec.ch_names if not n.isascii()]
+    if odd:
+        raise WriteError(f"{fmt.upper()} stores channel names as ASCII; these are not: {odd[:6]}", file=path,
+                         channel=odd[0], hint="rename them first, e.g. ps.read(..., channel_map={'old': 'new'})")
     raw = rec.to_mne()
     units = {n: u for n, u, t in zip(rec.channels["name"], rec.channels["unit"], rec.channels["type"]) if u not in ("V",)}
     cycles = [None if pd.isna(c) else int(c) for c in rec.phases["cycle"]]

@@ -50,7 +50,7 @@ from ..errors import ChannelError, FormatError, ParameterError, ParaspinalWarnin
 from ..recording import Recording
 from . import _textutil as tu
 
-__all__ = ["read_opensignals_txt", "read_opensignals_h5"]
+__all__ = ["read_opensignals_txt", "read_opensignals_h5", "is_opensignals_header"]
 
 
 @dataclass
@@ -123,7 +123,7 @@ def _assemble(devices: list[_Device], *, transfer, device, channel_map, meta, re
         meta_out.setdefault("recording_datetime", stamp)
     return Recording.from_array(
         np.vstack(asm.data), rates[0], asm.names, units=asm.units, ch_types=asm.types,
-        channel_map=channel_map, meta=meta_out, rename=rename, file=path,
+        channel_map=channel_map, meta=meta_out, rename=rename, file=path, units_from_file=True,
     )
 
 
@@ -183,6 +183,23 @@ def _rate(value, mac: str, path) -> float:
 
 
 # ----------------------------------------------------------------------------- text
+_MAGIC = "OpenSignals Text File Format"
+
+
+def is_opensignals_header(first_lines: list[str]) -> bool:
+    """True when two lines are an OpenSignals text header whatever its first line says.
+
+    The first line is normally ``# OpenSignals Text File Format. Version 1`` and the second the JSON object of the devices, ``# {"<MAC>": {... "sampling rate": ...,
+    "column": [...] ...}}``. Those keys on a ``# {`` line are OpenSignals' own, so a file whose
+    magic line lost a byte is still recognised (and read with a warning) rather than read as
+    generic text, where its sample counter ``nSeq`` would become a 1 Hz time column.
+    """
+    if len(first_lines) < 2:
+        return False
+    second = first_lines[1].lstrip()
+    return second.startswith("# {") and '"sampling rate"' in second and '"column"' in second
+
+
 def read_opensignals_txt(
     path: str | os.PathLike,
     *,
@@ -243,8 +260,13 @@ def read_opensignals_txt(
     _check_transfer(transfer, path)
     lines, _ = tu.head_lines(path, max_lines=50)
     end = next((i for i, ln in enumerate(lines) if ln.text.strip().lstrip("#").strip() == "EndOfHeader"), None)
-    if not lines or not lines[0].text.lstrip("# ").startswith("OpenSignals Text File Format"):
-        raise FormatError("not an OpenSignals text file (no '# OpenSignals Text File Format' first line)", file=path)
+    if not lines or not lines[0].text.lstrip("# ").startswith(_MAGIC):
+        if not is_opensignals_header([ln.text for ln in lines[:2]]):
+            raise FormatError(f"not an OpenSignals text file (no '# {_MAGIC}' first line)", file=path)
+        warnings.warn(
+            f"{path}: the first line {lines[0].text[:60]!r} should read '# {_MAGIC}' (it is damaged); the file "
+            "is read as OpenSignals text from its JSON header (line 2). Check the file", ParaspinalWarning,
+            stacklevel=3)
     if end is None:
         raise FormatError("no '# EndOfHeader' line", file=path,
                           hint="the header is incomplete; re-export the recording from OpenSignals")
@@ -362,17 +384,17 @@ def read_opensignals_h5(
         raise ReadError(f"could not be opened as HDF5: {err}", file=path,
                         hint="the file may be truncated or corrupted; re-export it from OpenSignals") from err
     with fh:
-        groups = [(name, g) for name, g in fh.items() if isinstance(g, h5py.Group) and "sampling rate" in g.attrs]
-        if not groups:
-            raise FormatError("an HDF5 file without OpenSignals device groups (no 'sampling rate' attribute)",
-                              file=path, hint="for MATLAB v7.3 files use format='matlab'")
         devices = []
-        try:
+        try:  # HDF5 raises RuntimeError (and others) for damaged object headers, met while listing too
+            groups = [(name, g) for name, g in fh.items() if isinstance(g, h5py.Group) and "sampling rate" in g.attrs]
+            if not groups:
+                raise FormatError("an HDF5 file without OpenSignals device groups (no 'sampling rate' attribute)",
+                                  file=path, hint="for MATLAB v7.3 files use format='matlab'")
             for mac, g in groups:
                 devices.append(_h5_device(mac, g, path, h5py))
-        except (KeyError, TypeError, ValueError, OSError) as err:
+        except (KeyError, TypeError, ValueError, OSError, RuntimeError) as err:
             raise FormatError(f"malformed OpenSignals HDF5 layout: {err}", file=path,
-                              hint="re-export the recording from OpenSignals") from err
+                              hint="the file may be damaged; re-export the recording from OpenSignals") from err
     return _assemble(devices, transfer=transfer, device=device, channel_map=channel_map, meta=meta,
                      rename=rename, path=path)
 

@@ -43,6 +43,7 @@ from ..channels import parse_channel_name
 from ..errors import ChannelError, ParameterError, ParaspinalWarning, ReadError, SamplingRateError
 from ..grids import GRID_MODELS, model_positions, set_layout
 from ..recording import Recording, unit_scale
+from ._mat5 import check_mat5
 
 __all__ = ["read_otb_mat", "is_otb_mat", "parse_label", "OTB_VARIABLES"]
 
@@ -61,6 +62,7 @@ def is_otb_mat(path: str | os.PathLike) -> bool:
     import scipy.io
 
     try:
+        check_mat5(Path(path))  # a damaged element would crash scipy, not raise
         names = {v[0] for v in scipy.io.whosmat(os.fspath(path))}
     except Exception:  # not a readable v5 file: the generic MATLAB reader will say why
         return False
@@ -109,6 +111,7 @@ def parse_label(label: str) -> dict[str, Any]:
 def _load(path: Path) -> tuple[np.ndarray, list[str], float, float | None, dict[str, Any]]:
     import scipy.io
 
+    check_mat5(path)
     try:
         content = scipy.io.loadmat(os.fspath(path), squeeze_me=False, chars_as_strings=True)
     except Exception as err:  # scipy raises ValueError, TypeError, OSError, zlib.error, MatReadError...
@@ -259,7 +262,7 @@ def read_otb_mat(
                            hint="each grid electrode must appear once; rename channels with channel_map")
     out_meta = {**extra, "otb_start_s": start, **dict(meta or {})}
     rec = Recording.from_array(data.T, sfreq, names, units=units, ch_types=types, rename=False, meta=out_meta,
-                               file=path)
+                               file=path, units_from_file=True)
     return _attach_grids(rec, parts, labels, names, names_of, rotation, flip_x, path)
 
 

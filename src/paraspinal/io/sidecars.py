@@ -19,12 +19,14 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
-from ..errors import ReadError
-from ..recording import Recording, unit_scale
+from ..errors import ParaspinalWarning, ReadError
+from ..recording import Recording, normalise_group, unit_scale
 
-__all__ = ["NA", "apply_sidecars", "events_to_phases", "parse_entities", "read_tsv"]
+__all__ = ["NA", "apply_sidecars", "events_to_phases", "parse_entities", "read_tsv", "read_participants",
+           "participant_row", "sidecar_of", "same_file", "sidecar_exists"]
 
 #: How BIDS tables write a missing value.
 NA = "n/a"
@@ -65,10 +67,56 @@ def parse_entities(path: str | os.PathLike) -> dict[str, str]:
     return out
 
 
-def _sidecar(path: Path, suffix: str, ext: str) -> Path:
+def same_file(a: str | os.PathLike, b: str | os.PathLike) -> bool:
+    """True when two paths name one file: the same path, or two names (a link) of one file."""
+    a, b = Path(a), Path(b)
+    if os.path.abspath(a) == os.path.abspath(b):
+        return True
+    try:
+        return os.path.samefile(a, b)
+    except OSError:  # one of them does not exist (or cannot be looked at)
+        return False
+
+
+def sidecar_of(path: str | os.PathLike, suffix: str, ext: str) -> Path | None:
+    """The BIDS sidecar ``<base>_<suffix><ext>`` of a data file, or None when that is the data file itself.
+
+    A recording may be named like its own sidecar (a text recording ``sub-01_task-frt_events.tsv``):
+    a sidecar path never equals, or links to, the data file, so nothing read as a sidecar (or
+    written to one) can be the recording.
+
+    Examples
+    --------
+    >>> sidecar_of("sub-01_task-frt_emg.edf", "events", ".tsv").name
+    'sub-01_task-frt_events.tsv'
+    >>> sidecar_of("sub-01_task-frt_events.tsv", "events", ".tsv") is None
+    True
+    """
+    path = Path(path)
     stem = path.name.split(".")[0]
     base = stem.rsplit("_", 1)[0]
-    return path.with_name(f"{base}_{suffix}{ext}")
+    side = path.with_name(f"{base}_{suffix}{ext}")
+    return None if same_file(side, path) else side
+
+
+def sidecar_exists(path: Path | None, what: str = "sidecar") -> bool:
+    """True for a sidecar file that exists; False when there is none.
+
+    Raises
+    ------
+    ReadError
+        The name exists but is not a regular file (a folder, a broken link, a device): a
+        sidecar that cannot be read is an error, never silently ignored.
+    """
+    if path is None:
+        return False
+    if path.is_file():
+        return True
+    if path.exists() or path.is_symlink():
+        kind = "a folder" if path.is_dir() else "a broken link" if not path.exists() else "not a regular file"
+        raise ReadError(f"the {what} is {kind}, not a table", file=path,
+                        hint=f"remove or rename it, or replace it with the {what} file")
+    return False
 
 
 def _find_root(path: Path) -> Path | None:
@@ -85,6 +133,38 @@ def read_tsv(path: Path) -> pd.DataFrame:
     except (OSError, ValueError, pd.errors.ParserError) as err:
         raise ReadError(f"could not read the BIDS sidecar: {err}", file=path,
                         hint="it must be a tab-separated table with a header row") from err
+
+
+def read_participants(path: Path) -> pd.DataFrame:
+    """``participants.tsv`` as text, with a ``participant_id`` column (ids stripped of white space).
+
+    Raises
+    ------
+    ReadError
+        The table cannot be read, or has no ``participant_id`` column.
+    """
+    table = read_tsv(path)
+    if "participant_id" not in table.columns:
+        raise ReadError("participants.tsv has no participant_id column", file=path,
+                        hint="the first column must be participant_id (sub-<label>)")
+    return table.assign(participant_id=table["participant_id"].str.strip())
+
+
+def participant_row(table: pd.DataFrame, participant: str, path: Path) -> dict[str, str] | None:
+    """The row of one participant (``sub-<label>``) of :func:`read_participants`, or None when it has none.
+
+    Raises
+    ------
+    ReadError
+        The participant has more than one row: which one is right (a patient could become a
+        control) cannot be guessed.
+    """
+    rows = table.index[table["participant_id"] == participant]
+    if len(rows) > 1:
+        raise ReadError(f"participants.tsv lists {participant} {len(rows)} times (lines "
+                        f"{[int(i) + 2 for i in rows]})", file=path,
+                        hint="keep one row per participant: which group is right cannot be guessed")
+    return table.loc[rows[0]].to_dict() if len(rows) else None
 
 
 def _opt(value: str) -> str | None:
@@ -129,13 +209,13 @@ def apply_sidecars(rec: Recording, path: str | os.PathLike) -> Recording:
     ents = parse_entities(path)
     if not ents:
         return rec
-    channels_tsv = _sidecar(path, "channels", ".tsv")
-    events_tsv = _sidecar(path, "events", ".tsv")
+    channels_tsv = sidecar_of(path, "channels", ".tsv")
+    events_tsv = sidecar_of(path, "events", ".tsv")
     root = _find_root(path)
     participants = root / "participants.tsv" if root is not None else None
-    has_channels = channels_tsv.is_file()
-    has_events = events_tsv.is_file()
-    has_participants = participants is not None and participants.is_file()
+    has_channels = sidecar_exists(channels_tsv, "BIDS channels.tsv")
+    has_events = sidecar_exists(events_tsv, "BIDS events.tsv")
+    has_participants = sidecar_exists(participants, "participants.tsv")
     if not (has_channels or has_events or has_participants):
         return rec
 
@@ -148,15 +228,18 @@ def apply_sidecars(rec: Recording, path: str | os.PathLike) -> Recording:
     found: dict[str, Any] = {"subject": ents.get("sub"), "session": ents.get("ses"), "task": ents.get("task"),
                              "run": _run_value(ents["run"]) if "run" in ents else None}
     if has_participants:
-        table = read_tsv(participants)
-        if "participant_id" not in table.columns:
-            raise ReadError("participants.tsv has no participant_id column", file=participants,
-                            hint="the first column must be participant_id (sub-<label>)")
-        row = table[table["participant_id"] == f"sub-{ents['sub']}"]
-        if len(row):
+        row = participant_row(read_participants(participants), f"sub-{ents['sub']}", participants)
+        if row is not None:
             for col in ("group", "age", "sex"):
-                if col in row.columns and _opt(row[col].iat[0]) is not None:
-                    found[col] = row[col].iat[0]
+                if _opt(row.get(col, NA)) is not None:
+                    found[col] = row[col]
+            if found.get("group") is not None and meta.get("group") is None:
+                found["group"], note = normalise_group(found["group"])
+                if note:
+                    warnings.warn(f"{participants}: sub-{ents['sub']}: {note}", ParaspinalWarning, stacklevel=3)
+        elif meta.get("group") is None:
+            warnings.warn(f"{participants}: sub-{ents['sub']} has no row, so the recording has no group",
+                          ParaspinalWarning, stacklevel=3)
     for key, value in found.items():
         if value is not None and meta.get(key) is None:
             meta[key] = value
@@ -171,12 +254,19 @@ def _apply_channels(rec: Recording, tsv: pd.DataFrame, file: Path) -> Recording:
                         hint="BIDS requires name, type and units")
     table = rec.channels.copy()
     by_name = {n: i for i, n in enumerate(tsv["name"])}
+    dup = sorted({n for n in tsv["name"] if (tsv["name"] == n).sum() > 1})
+    if dup:
+        raise ReadError(f"channels.tsv lists the channel(s) {dup} more than once", file=file,
+                        hint="give each channel one row")
     raw = rec.raw.copy()
     new_types = {}
+    matched, unlisted = set(), []
     for i in range(len(table)):
         j = by_name.get(table.at[i, "source_name"], by_name.get(table.at[i, "name"]))
         if j is None:
+            unlisted.append(table.at[i, "name"])
             continue
+        matched.add(j)
         row = tsv.iloc[j]
         typ = _BIDS_TYPES.get(row["type"].upper(), "misc")
         if typ != table.at[i, "type"]:
@@ -192,6 +282,16 @@ def _apply_channels(rec: Recording, tsv: pd.DataFrame, file: Path) -> Recording:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             raw.set_channel_types(new_types, verbose=False)
+    absent = [n for j, n in enumerate(tsv["name"]) if j not in matched]
+    if absent or unlisted:
+        said = []
+        if absent:
+            said.append(f"it lists {absent} that the data file does not hold")
+        if unlisted:
+            said.append(f"it does not list the data file's {unlisted} (their types and units come from the data "
+                        "file)")
+        warnings.warn(f"{file}: channels.tsv and the data file disagree: {'; '.join(said)}. Check that the "
+                      "sidecar belongs to this recording", ParaspinalWarning, stacklevel=4)
     return Recording(raw, table, rec.meta)
 
 
@@ -225,11 +325,30 @@ def events_to_phases(tsv: pd.DataFrame, file: str | os.PathLike | None = None) -
     except ValueError as err:
         raise ReadError(f"events.tsv has a non-numeric onset or duration: {err}", file=file,
                         hint="onset and duration are seconds") from err
+    bad = np.flatnonzero(~np.isfinite(onset) | ~np.isfinite(duration) | (duration < 0))
+    if bad.size:
+        i = int(bad[0])
+        raise ReadError(f"events.tsv line {i + 2}: onset {tsv['onset'].iat[i]!r}, duration {tsv['duration'].iat[i]!r} "
+                        f"is not a time span ({bad.size} such row(s))", file=file,
+                        hint="onsets are finite seconds and durations finite and >= 0 (n/a for a point event)")
     phase = tsv["trial_type"].astype(str).tolist() if "trial_type" in tsv.columns else ["event"] * len(tsv)
-    cycle = ([None if _opt(c) is None else int(float(c)) for c in tsv["cycle"]]
-             if "cycle" in tsv.columns else [None] * len(tsv))
+    cycle = [_cycle(c, i, file) for i, c in enumerate(tsv["cycle"])] if "cycle" in tsv.columns else [None] * len(tsv)
     return pd.DataFrame({"onset": onset, "duration": duration, "phase": phase,
                          "cycle": pd.array(cycle, dtype="Int64")})
+
+
+def _cycle(value: str, i: int, file) -> int | None:
+    """A ``cycle`` cell: a whole number (``2``, ``2.0``), or ``n/a``; anything else is an error, never truncated."""
+    if _opt(value) is None:
+        return None
+    try:
+        number = float(value)
+    except ValueError:
+        number = np.nan
+    if not (np.isfinite(number) and number.is_integer() and number >= 0):
+        raise ReadError(f"events.tsv line {i + 2}: cycle {value!r} is not a cycle number", file=file,
+                        hint="cycle holds whole numbers (1, 2, ...) or n/a")
+    return int(number)
 
 
 def _apply_events(rec: Recording, tsv: pd.DataFrame, file: Path) -> Recording:

@@ -36,7 +36,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import ChannelError, FormatError, ParameterError, ParaspinalWarning, ReadError, SamplingRateError
-from ..recording import Recording
+from ..recording import Recording, check_sfreq
 from . import _textutil as tu
 
 __all__ = ["read_text", "PRESETS"]
@@ -184,6 +184,11 @@ def _auto_time_column(parsed: _Parsed, exclude: set[int], has_rate: bool) -> int
     return None
 
 
+def _is_counter(t: np.ndarray) -> bool:
+    """A column of consecutive integers (a sample counter such as OpenSignals' ``nSeq``), not times."""
+    return t.size >= 2 and bool(np.all(np.diff(t) == 1.0)) and float(t[0]).is_integer()
+
+
 def _time_scale(unit: str | None, name: str | None, path: Path) -> float:
     if unit is None:
         m = _TIME_NAME.match(name or "")
@@ -216,6 +221,9 @@ def _per_channel(value, names: list[str], sources: list[str], default, what: str
                 hint=f"the channels are {names}",
             )
         return out
+    if not isinstance(value, Sequence):
+        raise ParameterError(f"{what}={value!r} is neither one value, a mapping by channel nor a list", file=path,
+                             hint=f"e.g. {what}='uV', {what}={{'{names[0]}': ...}} or one entry per channel")
     value = list(value)
     if len(value) != len(names):
         raise ParameterError(f"{what} has {len(value)} entries for {len(names)} channels", file=path,
@@ -272,8 +280,11 @@ def read_text(
     units : str, mapping or sequence, optional
         Unit of the channel values, one for all (``"uV"``), or per channel (mapping keyed by
         channel or column name, or a list). Voltages (``V``, ``mV``, ``uV``/``µV``) are
-        converted to volts; other units are kept and recorded. Default ``"V"`` (or the
-        preset's).
+        converted to volts; the other units paraspinal knows (``deg``, ``g``, ``counts``, ...:
+        :data:`paraspinal.recording.OTHER_UNITS`) are kept and recorded; any other is an
+        error. Default ``"V"`` (or the preset's). Given for a file of raw ADC counts (a
+        ``# Resolution:=`` line), it says the values are already in that unit: they are not
+        converted (``units="counts"`` keeps the counts).
     delimiter : str, optional
         Field delimiter; by default guessed (comma, tab, semicolon, pipe, white space) from
         the first data lines. Give it for files where the guess fails.
@@ -361,6 +372,7 @@ def read_text(
     >>> rec = ps.read("S01_emg.txt", preset="paoletti2020", imu_path="S01_imu.txt")  # doctest: +SKIP
     """
     path = Path(path)
+    units_given = units is not None
     columns, time_column, units, sfreq, imu_sfreq = _check_options(
         path, preset, columns, time_column, units, sfreq, imu_sfreq, transfer, delimiter)
 
@@ -386,6 +398,14 @@ def read_text(
     if parsed.fields:
         meta_out.setdefault("text_header", dict(parsed.fields))
     counts_mode = resolution is not None and (transfer is not None or "Resolution" in parsed.fields)
+    if counts_mode and units_given:
+        # units= says what the values are: they are taken in that unit, not converted from counts
+        if transfer in ("bitalino", "plux"):
+            raise ParameterError(
+                f"units={units!r} and transfer={transfer!r} contradict each other: transfer converts raw ADC "
+                "counts to volts, units= says the values are already in a unit", file=path,
+                hint="leave units unset to convert the counts, or pass transfer=None with units=")
+        counts_mode = False
     if transfer in ("bitalino", "plux") and resolution is None:
         raise ParameterError(
             f"transfer={transfer!r} converts raw ADC counts, which needs the ADC resolution", file=path,
@@ -437,12 +457,9 @@ def _check_options(path: Path, preset, columns, time_column, units, sfreq, imu_s
         raise ParameterError(f"delimiter={delimiter!r} is not a single character", file=path,
                              hint="use ',', '\\t', ';' or '|'; leave it None for white space")
     if sfreq is not None:
-        try:
-            sfreq = float(sfreq)
-        except (TypeError, ValueError):
-            raise SamplingRateError(f"sfreq={sfreq!r} is not a number", file=path) from None
-        if not np.isfinite(sfreq) or sfreq <= 0:
-            raise SamplingRateError(f"sfreq={sfreq} is not a positive rate in Hz", file=path)
+        sfreq = check_sfreq(sfreq, file=path, what="sfreq=")
+    if imu_sfreq is not None:
+        imu_sfreq = check_sfreq(imu_sfreq, file=path, what="imu_sfreq=")
     return columns, time_column, units, sfreq, imu_sfreq
 
 
@@ -470,6 +487,12 @@ def _time_index(time_column, parsed: _Parsed, explicit: set[int], has_rate: bool
             t_idx = 0
     else:
         t_idx = _column_index(time_column, parsed, path, "time_column option")
+    if time_column is None and t_idx is not None and parsed.names is None and _is_counter(parsed.data[t_idx]):
+        raise SamplingRateError(
+            f"column {t_idx} counts samples (0, 1, 2, ...) rather than giving times, so it gives no sampling rate "
+            "(it would say 1 Hz)", file=path,
+            hint=f"pass sfreq= (Hz); columns=[...] without {t_idx} leaves the counter out, and time_column={t_idx} "
+                 "with time_unit= reads it as a time")
     if t_idx is not None and t_idx in explicit:
         raise ParameterError(f"column {t_idx} is both the time column and a channel", file=path,
                              hint="pass time_column=False if it is a channel")

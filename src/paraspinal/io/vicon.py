@@ -157,7 +157,7 @@ def read_vicon_csv(
     meta_out.setdefault("devices", sorted({d for d in filled if d}))
     return Recording.from_array(
         block, sfreq, labels, units=[u if u else "" for u in ch_units], ch_types=types,
-        channel_map=channel_map, meta=meta_out, rename=rename, file=path,
+        channel_map=channel_map, meta=meta_out, rename=rename, file=path, units_from_file=True,
     )
 
 

@@ -219,5 +219,5 @@ def read_wfdb(
     out_meta.update(dict(meta or {}))
     return Recording.from_array(
         data, float(rec.fs), names, units=units, ch_types=types, channel_map=channel_map,
-        meta=out_meta, rename=rename, file=path,
+        meta=out_meta, rename=rename, file=path, units_from_file=True,
     )

@@ -54,6 +54,7 @@ The worker set-up shared with the report (threads, allocator, CPUs) is
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import time
@@ -76,6 +77,7 @@ from .outputs import (
     ERROR_COLUMNS,
     OUTPUT_FILES,
     check_out_folder,
+    disk_full_is_fatal,
     errors_table,
     output_lock,
     outputs_current,
@@ -254,7 +256,7 @@ def run_study(
     fopts = dict(feature_options or {})
     popts = dict(phase_options or {})
     cache = Cache(out / "cache")
-    with output_lock(out):
+    with output_lock(out), disk_full_is_fatal(out):
         cache.clean_tmp()
         hashes_all = hash_files([f for t in st.recordings if t.problem is None for f in (t.path, *t.companions)],
                                 out / "cache" / "hashes.json", rehash=rehash or not use_cache, sha256=file_sha256)
@@ -266,6 +268,8 @@ def run_study(
 
         def on_result(res: dict[str, Any]) -> None:
             r = by_key[res["key"]]
+            if res.get("error") == "DiskFull":  # a worker could not stage its entry: this process cannot either
+                raise OSError(errno.ENOSPC, res["reason"])
             if res["status"] == "ok" and "staged" in res:
                 cache.adopt(res["key"], Path(res["staged"]), replace=not use_cache)
                 r.update(status="ok")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,7 +13,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..errors import ParameterError, ReadError
+from ..errors import ParameterError, ParaspinalWarning, ReadError
+from ..recording import normalise_group
 
 __all__ = ["RecordingTask", "Study", "discover", "read_manifest", "ID_KEYS"]
 
@@ -141,51 +143,96 @@ def discover(study: str | os.PathLike, *, manifest: str | os.PathLike | None = N
     return _discover_bids(path)
 
 
+def _bids_files(root: Path, notes: list[str]) -> list[Path]:
+    """The EMG data files of a BIDS root; notes for subject folders without any, and for files left out."""
+    files, seen_dirs = [], set()
+    for pattern in ("sub-*/emg/*_emg.*", "sub-*/ses-*/emg/*_emg.*"):
+        for f in root.glob(pattern):
+            try:
+                ok = f.is_file()
+            except OSError:  # a link that cannot be followed
+                ok = False
+            if f.suffix.lower() in _BIDS_SUFFIXES and ok:
+                files.append(f)
+                seen_dirs.add(f.relative_to(root).parts[0])
+            elif f.suffix.lower() in _BIDS_SUFFIXES or f.suffix.lower() in (".vhdr", ".fif", ".csv", ".txt"):
+                why = "is not a regular file (a folder, a broken link or a link loop)" \
+                    if f.suffix.lower() in _BIDS_SUFFIXES else "is not EDF or BDF, which BIDS discovery reads"
+                notes.append(f"{f}: {why}; left out (list it in a manifest.csv to process it)")
+    for sub in sorted(p for p in root.glob("sub-*") if p.is_dir()):
+        if sub.name not in seen_dirs:
+            notes.append(f"{sub}: no EMG recording (sub-*/[ses-*/]emg/*_emg.edf|bdf); this subject is left out")
+    return sorted(files)
+
+
+def _participants(root: Path, notes: list[str]) -> tuple[dict[str, dict[str, Any]], dict[str, str]]:
+    """``participants.tsv`` rows by participant id, groups normalised (notes say what was done), and the
+    problem of each participant listed more than once (its recordings fail with it)."""
+    from ..io.sidecars import participant_row, read_participants, sidecar_exists
+
+    ptsv = root / "participants.tsv"
+    if not sidecar_exists(ptsv, "participants.tsv"):
+        notes.append(f"{root}: no participants.tsv; subjects have no group")
+        return {}, {}
+    table = read_participants(ptsv)
+    if "group" not in table.columns:
+        notes.append(f"{ptsv}: no 'group' column; group comparisons need one (control/patient)")
+    out, problems = {}, {}
+    for pid in dict.fromkeys(table["participant_id"]):
+        try:
+            row = participant_row(table, pid, ptsv)
+        except ReadError as err:
+            problems[pid] = str(err)
+            continue
+        raw_group = row.get("group")
+        row = {k: _none(v) for k, v in row.items()}
+        if "group" in row:
+            row["group"], note = normalise_group(raw_group if row["group"] is not None else None)
+            if note:
+                notes.append(f"{ptsv}: {pid}: {note}")
+        out[pid] = row
+    return out, problems
+
+
 def _discover_bids(root: Path) -> Study:
     from ..io.bids import parse_entities
 
     root = root.resolve()
-    files = sorted(
-        f for pattern in ("sub-*/emg/*_emg.*", "sub-*/ses-*/emg/*_emg.*")
-        for f in root.glob(pattern) if f.suffix.lower() in _BIDS_SUFFIXES and f.is_file()
-    )
+    notes: list[str] = []
+    files = _bids_files(root, notes)
     if not files:
         raise ReadError(
             "no BIDS-EMG recordings (sub-*/[ses-*/]emg/*_emg.edf|bdf) and no manifest.csv found", file=root,
             hint="point to a BIDS-EMG dataset root, or add a manifest.csv (see docs/study.md)")
-    notes: list[str] = []
-    participants: dict[str, dict[str, Any]] = {}
-    ptsv = root / "participants.tsv"
-    if ptsv.is_file():
-        try:
-            table = pd.read_csv(ptsv, sep="\t", dtype=str, keep_default_na=False)
-        except (OSError, ValueError) as err:
-            raise ReadError(f"cannot read participants.tsv: {err}", file=ptsv,
-                            hint="it must be a tab-separated table with a participant_id column") from err
-        if "participant_id" not in table.columns:
-            raise ReadError("participants.tsv has no participant_id column", file=ptsv,
-                            hint="the first column must be participant_id (sub-<label>)")
-        if "group" not in table.columns:
-            notes.append(f"{ptsv}: no 'group' column; group comparisons need one (control/patient)")
-        for row in table.to_dict(orient="records"):
-            participants[str(row["participant_id"])] = {k: _none(v) for k, v in row.items()}
-    else:
-        notes.append(f"{root}: no participants.tsv; subjects have no group")
+    has_ptsv = (root / "participants.tsv").is_file()
+    participants, duplicated = _participants(root, notes)
     tasks = []
+    unlisted = set()
     for f in files:
         ents = parse_entities(f)
         rel = f.relative_to(root).as_posix()
         if not ents or ents.get("suffix") != "emg":
             continue
         prow = participants.get(f"sub-{ents['sub']}", {})
+        if has_ptsv and not prow and f"sub-{ents['sub']}" not in duplicated and ents["sub"] not in unlisted:
+            unlisted.add(ents["sub"])
+            notes.append(f"{root / 'participants.tsv'}: sub-{ents['sub']} has no row, so its recordings have no group "
+                         "(group statistics leave them out); add the row")
         meta = {"subject": ents["sub"], "group": prow.get("group"), "session": ents.get("ses"),
                 "task": ents.get("task"), "run": _run_text(ents.get("run"))}
         stem = f.name.split(".")[0].rsplit("_", 1)[0]
         comps = tuple(str(f.with_name(f"{stem}_{s}{e}")) for s, e in _BIDS_SIDECARS
                       if f.with_name(f"{stem}_{s}{e}").is_file())
         tasks.append(RecordingTask(path=str(f), rel=rel, meta=meta, companions=comps,
-                                   extra={"participant": prow}))
-    return Study(root=root, kind="bids", recordings=_finalise(tasks), notes=notes)
+                                   extra={"participant": prow}, problem=duplicated.get(f"sub-{ents['sub']}")))
+    return _warned(Study(root=root, kind="bids", recordings=_finalise(tasks), notes=notes))
+
+
+def _warned(study: Study) -> Study:
+    """Say each note of a discovered study once, as a ParaspinalWarning (the study goes on)."""
+    for note in study.notes:
+        warnings.warn(note, ParaspinalWarning, stacklevel=4)
+    return study
 
 
 def _run_text(run: Any) -> str | None:
@@ -250,8 +297,9 @@ def read_manifest(path: str | os.PathLike) -> Study:
         raise ReadError("the manifest has no rows", file=path, hint="add one row per recording")
     root = path.parent
     tasks = []
-    for i, row in enumerate(table.to_dict(orient="records")):
-        row = {k: _none(v) for k, v in row.items()}
+    notes: list[str] = []
+    for i, raw in enumerate(table.to_dict(orient="records")):
+        row = {k: _none(v) for k, v in raw.items()}
         problem = None
         rel_in = row.get("path")
         if rel_in is None:
@@ -286,9 +334,30 @@ def read_manifest(path: str | os.PathLike) -> Study:
             problem = f"{fpath}: no such file (manifest row {i + 2}); check the path column"
         comps = tuple(str(fpath.with_suffix(s)) for s in _COMPANIONS.get(fpath.suffix.lower(), ())
                       if fpath.with_suffix(s).is_file())
+        meta["group"], note = normalise_group(raw.get("group") if meta["group"] is not None else None)
+        if note:
+            notes.append(f"{path}: row {i + 2}: {note}")
         tasks.append(RecordingTask(path=str(fpath), rel=rel, meta=meta, reader_options=opts, companions=comps,
                                    extra={"manifest_row": row}, problem=problem))
-    return Study(root=root, kind="manifest", recordings=_finalise(tasks), manifest=path)
+    tasks = _group_conflicts(tasks, path)
+    return _warned(Study(root=root, kind="manifest", recordings=_finalise(tasks), manifest=path, notes=notes))
+
+
+def _group_conflicts(tasks: list[RecordingTask], path: Path) -> list[RecordingTask]:
+    """Recordings of a subject whose manifest rows give it different groups fail (none can be trusted)."""
+    groups: dict[Any, set] = {}
+    for t in tasks:
+        if t.meta.get("subject") is not None and t.meta.get("group") is not None:
+            groups.setdefault(t.meta["subject"], set()).add(t.meta["group"])
+    out = []
+    for t in tasks:
+        seen = groups.get(t.meta.get("subject"), set())
+        if len(seen) > 1 and t.problem is None:
+            t = RecordingTask(**{**t.__dict__, "problem": (
+                f"{path}: subject {t.meta['subject']!r} has rows of different groups {sorted(seen)}; a subject "
+                "belongs to one group: fix the group column")})
+        out.append(t)
+    return out
 
 
 def _parse_channel_map(text: str) -> dict[str, str]:

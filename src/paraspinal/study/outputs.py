@@ -8,6 +8,7 @@ when the set of cache entries changed (:func:`outputs_current`).
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import json
 from collections.abc import Iterator
@@ -23,7 +24,7 @@ from .discovery import ID_KEYS, Study
 from .process import FEATURE_COLUMNS, QC_ID_COLUMNS, text_or_none
 
 __all__ = ["ERROR_COLUMNS", "OUTPUT_FILES", "check_out_folder", "errors_table", "output_lock", "outputs_current",
-           "outputs_fingerprint", "write_outputs"]
+           "outputs_fingerprint", "write_outputs", "is_disk_full", "disk_full_is_fatal"]
 
 
 #: Columns of ``errors.csv``.
@@ -51,6 +52,64 @@ def output_lock(out: Path) -> Iterator[None]:
         yield
     finally:
         fh.close()
+
+
+_NO_SPACE = (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC))
+
+
+def is_disk_full(err: BaseException) -> bool:
+    """True for an OSError that says the disk (or the user's quota) is full.
+
+    pyarrow raises OSError without ``errno`` and with the C library's message in its text
+    (``"[errno 28] No space left on device"``), so the text is read too.
+    """
+    if not isinstance(err, OSError):
+        return False
+    if err.errno in _NO_SPACE:
+        return True
+    text = str(err).lower()
+    return "no space left" in text or "disk quota exceeded" in text or f"errno {errno.ENOSPC}]" in text
+
+
+def _folder_bytes(folder: Path) -> int:
+    total = 0
+    for p in folder.rglob("*"):
+        try:
+            if p.is_file():
+                total += p.stat().st_size
+        except OSError:
+            continue
+    return total
+
+
+@contextlib.contextmanager
+def disk_full_is_fatal(out: Path) -> Iterator[None]:
+    """Turn a full disk, wherever the run meets it, into one :class:`WriteError` naming the folder and the space.
+
+    The space needed is estimated from the cached results (the tables written from them take
+    about three times their size: Parquet, CSV and QC); every output is written to a temporary
+    file and renamed, and cache entries are staged the same way, so a full disk leaves no partial
+    file, and the finished recordings stay cached for the next run.
+    """
+    try:
+        yield
+    except OSError as err:
+        if not is_disk_full(err):
+            raise
+        import shutil
+
+        cached = _folder_bytes(out / "cache")
+        try:
+            free = shutil.disk_usage(out).free
+        except OSError:
+            free = 0
+        need = max(3 * cached, 1 << 20)
+        raise WriteError(
+            f"the disk is full ({err.strerror or err}): the study outputs need about {need / 1e6:.0f} MB more "
+            f"(three times the {cached / 1e6:.0f} MB of cached results), {free / 1e6:.0f} MB are free",
+            file=out,
+            hint="free space on that disk or choose another -o folder, then run again: finished recordings are "
+                 "cached and nothing partial was left") from None
 
 
 def check_out_folder(out: Path, study_root: Path) -> None:

@@ -18,6 +18,7 @@ from typing import Any
 from .._workers import init_worker, single_thread_env, tune_malloc
 from ..errors import ParameterError, ParaspinalError
 from .cache import stage_entry
+from .outputs import is_disk_full
 from .process import process_recording
 
 __all__ = ["progress_bar", "schedule_dask", "schedule_local"]
@@ -43,6 +44,13 @@ def _run_task(payload: dict[str, Any]) -> dict[str, Any]:
     except MemoryError:
         reason, kind, tb = (f"{payload['path']}: out of memory while processing; run with fewer --jobs or on a "
                             "machine with more memory"), "MemoryError", None
+    except OSError as err:
+        if not is_disk_full(err):
+            reason = (f"{payload['path']}: unexpected {type(err).__name__}: {err}. This is likely a bug in "
+                      "paraspinal; please report it with this recording's details")
+            kind, tb = type(err).__name__, traceback.format_exc(limit=20)
+        else:  # staging the cache entry met a full disk: the parent stops the run
+            reason, kind, tb = f"{payload.get('stage_dir')}: {err}", "DiskFull", None
     except Exception as err:  # noqa: BLE001 - one bad recording must not stop the study
         reason = (f"{payload['path']}: unexpected {type(err).__name__}: {err}. This is likely a bug in paraspinal; "
                   "please report it with this recording's details")

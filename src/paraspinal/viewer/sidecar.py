@@ -13,6 +13,11 @@ seconds from the first sample, ``cycle`` a flexion-relaxation cycle number or ``
   :func:`paraspinal.read` does not look for it: use :func:`read_with_phases` (or
   ``rec.with_phases(load_phases(path))``) before :func:`paraspinal.analyze`.
 
+A sidecar is never the recording: a recording named like its own BIDS sidecar (a text
+recording ``sub-01_task-frt_events.tsv``) gets ``sub-01_task-frt_events.tsv.events.tsv``, and
+:func:`write_phases` refuses to replace a file that is not a phase table, so saving phases can
+never overwrite an input file.
+
 A column description ``*.json`` is written next to the table when none exists. Files are
 written to a temporary file and renamed into place.
 
@@ -29,8 +34,9 @@ from typing import Any
 import pandas as pd
 
 from .._files import write_text_atomic
-from ..errors import ReadError
+from ..errors import ParameterError, ReadError, WriteError
 from ..io.bids import EVENTS_COLUMNS, EVENTS_JSON, events_to_phases, parse_entities, phases_to_events
+from ..io.sidecars import same_file, sidecar_exists, sidecar_of
 from ..recording import Recording
 
 __all__ = ["sidecar_path", "write_phases", "load_phases", "apply_phases", "read_with_phases", "is_bids_file",
@@ -53,7 +59,8 @@ def sidecar_path(path: str | os.PathLike) -> Path:
     Returns
     -------
     pathlib.Path
-        ``<base>_events.tsv`` for a BIDS data file, else ``<file name>.events.tsv``.
+        ``<base>_events.tsv`` for a BIDS data file, else ``<file name>.events.tsv``; never
+        ``path`` itself (a recording named ``..._events.tsv`` gets ``<file name>.events.tsv``).
 
     Examples
     --------
@@ -61,12 +68,26 @@ def sidecar_path(path: str | os.PathLike) -> Path:
     'sub-01_task-frt_events.tsv'
     >>> sidecar_path("trial3.csv").name
     'trial3.csv.events.tsv'
+    >>> sidecar_path("sub-01_task-frt_events.tsv").name
+    'sub-01_task-frt_events.tsv.events.tsv'
     """
     path = Path(path)
     if is_bids_file(path):
-        stem = path.name.split(".")[0]
-        return path.with_name(f"{stem.rsplit('_', 1)[0]}_events.tsv")
+        side = sidecar_of(path, "events", ".tsv")
+        if side is not None:
+            return side
     return path.with_name(path.name + ".events.tsv")
+
+
+def _is_phase_table(path: Path) -> bool:
+    """True when ``path`` starts with an events-table header (``onset`` and ``duration`` columns)."""
+    try:
+        with open(path, "rb") as fh:
+            first = fh.readline(4096)
+    except OSError:
+        return False
+    cols = first.decode("utf-8", errors="replace").lstrip("\ufeff").rstrip("\r\n").split("\t")
+    return {"onset", "duration"} <= {c.strip() for c in cols}
 
 
 def write_phases(phases: pd.DataFrame, path: str | os.PathLike, sfreq: float) -> Path:
@@ -86,15 +107,25 @@ def write_phases(phases: pd.DataFrame, path: str | os.PathLike, sfreq: float) ->
     -------
     pathlib.Path
         The file written.
+
+    Raises
+    ------
+    WriteError
+        ``path`` exists and is not a phase table (an events table with ``onset`` and
+        ``duration`` columns): it may be a recording, and is never replaced.
     """
     path = Path(path)
+    if (path.exists() or path.is_symlink()) and not (path.is_file() and _is_phase_table(path)):
+        raise WriteError("exists and is not a phase sidecar (an events.tsv with onset and duration columns); "
+                         "refusing to replace it", file=path,
+                         hint="it may be a recording: save the phases to another path")
     if len(phases):
         phases = phases.sort_values("onset", kind="mergesort")
     table = phases_to_events(phases, sfreq)
     write_text_atomic(path, table.to_csv(sep="\t", index=False, lineterminator="\n"))
     desc = path.with_suffix(".json")
-    if not desc.exists():
-        desc.write_text(json.dumps(EVENTS_JSON, indent=2) + "\n", encoding="utf-8")
+    if not desc.exists() and not desc.is_symlink():
+        write_text_atomic(desc, json.dumps(EVENTS_JSON, indent=2) + "\n")
     return path
 
 
@@ -119,7 +150,7 @@ def load_phases(path: str | os.PathLike) -> pd.DataFrame:
     path = Path(path)
     if not path.name.endswith(".tsv"):
         path = sidecar_path(path)
-    if not path.is_file():
+    if not sidecar_exists(path, "phase sidecar"):
         raise ReadError("no phase sidecar", file=path, hint="save phases from the viewer (Ctrl+S) first")
     try:
         tsv = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False, na_filter=False)
@@ -142,15 +173,25 @@ def apply_phases(rec: Recording, path: str | os.PathLike | None = None) -> Recor
     -------
     Recording
         A new Recording with the sidecar's phases, or ``rec`` itself when there is none.
+
+    Raises
+    ------
+    ParameterError
+        ``path`` is the recording's own file given as its sidecar.
     """
+    src = rec.meta.get("source")
     if path is None:
-        src = rec.meta.get("source")
         if src is None:
             return rec
-        path = src
-    path = Path(path)
-    side = path if path.name.endswith(".tsv") else sidecar_path(path)
-    if not side.is_file():
+        side = sidecar_path(src)
+    else:
+        path = Path(path)
+        is_recording = src is not None and same_file(path, src)
+        side = path if path.name.endswith(".tsv") and not is_recording else sidecar_path(path)
+    if src is not None and same_file(side, src):
+        raise ParameterError("the phase sidecar given is the recording itself", file=side,
+                             hint="pass the recording's path (its sidecar is found) or the events.tsv")
+    if not sidecar_exists(side, "phase sidecar"):
         return rec
     return rec.with_phases(load_phases(side))
 
@@ -175,6 +216,6 @@ def read_with_phases(path: str | os.PathLike, **options: Any) -> Recording:
     from ..io import read
 
     rec = read(path, **options)
-    if is_bids_file(path):
-        return rec
-    return apply_phases(rec, path)
+    # the recording is never its own sidecar (sidecar_path): a text recording named
+    # sub-01_task-frt_events.tsv gets its phases from sub-01_task-frt_events.tsv.events.tsv
+    return apply_phases(rec.with_meta(source=str(path)) if rec.meta.get("source") is None else rec, path)
