@@ -381,6 +381,17 @@ _GROUP_STAT_COLUMNS = ("task", "phase", "channel", "feature", "n_control", "n_pa
                        "mean_patient", "hedges_g", "g_ci_low", "g_ci_high", "auc", "mwu_p", "q_fdr")
 
 
+def _result_rows(qc: pd.DataFrame, n: int = 300) -> tuple[list[list[str]], list[list[str]]]:
+    """Channels with expected features missing, and channels whose residual artefact is flagged."""
+    ids = ["subject", "session", "task", "run", "channel"]
+    if not len(qc) or "missing_features" not in qc:
+        return [], []
+    miss = qc[qc["missing_features"].notna()]
+    art = qc[qc["artefact"] == "artefact"]
+    return ([[_num(v) for v in r] for r in miss[ids + ["missing_features"]].itertuples(index=False)][:n],
+            [[_num(v) for v in r] for r in art[ids + ["ff_artefact_to_emg", "artefact_reason"]].itertuples(index=False)][:n])
+
+
 def _group_stat_rows(out: Path, n: int = 30) -> tuple[list[str], list[list[str]], int]:
     """The ``n`` strongest group differences of ``OUT/group_stats.parquet`` (by q, then |g|)."""
     path = out / "group_stats.parquet"
@@ -520,6 +531,7 @@ def write_report(out: str | os.PathLike, *, force: bool = False, features: Seque
     flagged_rows = [[_num(v) for v in r] for r in
                     flagged[["subject", "session", "task", "run", "channel", "qc", "reason"]].itertuples(index=False)
                     ][:300] if len(flagged) else []
+    missing_rows, artefact_rows = _result_rows(qc)
     gs_cols, gs_rows, gs_total = _group_stat_rows(out)
     groups = {}
     for p in pages:
@@ -529,7 +541,7 @@ def write_report(out: str | os.PathLike, *, force: bool = False, features: Seque
         prov=prov, pages=pages, groups=groups, qc_counts=qc_counts, flagged=flagged_rows,
         n_flagged=len(flagged), errors=errors.to_dict(orient="records"), group_figs=group_figs,
         summary=summary, version=__version__, n_rows=len(feats), gs_columns=gs_cols, gs_rows=gs_rows,
-        gs_total=gs_total)
+        gs_total=gs_total, missing_rows=missing_rows, artefact_rows=artefact_rows)
     _write_text(rdir / "index.html", html)
     _write_text(state_path, json.dumps(new_state, indent=1, default=str) + "\n")
     return rdir / "index.html"

@@ -16,7 +16,7 @@ from ..errors import ChannelError
 from ..pipeline import Pipeline
 from ..recording import META_KEYS
 
-__all__ = ["FEATURE_COLUMNS", "QC_ID_COLUMNS", "SORT_COLUMNS", "RecordingResult", "process_recording",
+__all__ = ["FEATURE_COLUMNS", "QC_ID_COLUMNS", "QC_RESULT_COLUMNS", "SORT_COLUMNS", "RecordingResult", "process_recording",
            "text_or_none"]
 
 
@@ -27,6 +27,13 @@ FEATURE_COLUMNS: tuple[str, ...] = ("subject", "group", "session", "task", "run"
 SORT_COLUMNS: tuple[str, ...] = ("subject", "session", "task", "run", "channel", "phase", "cycle", "feature")
 #: Identity columns put in front of the QC table's own columns.
 QC_ID_COLUMNS: tuple[str, ...] = ("subject", "group", "session", "task", "run")
+#: Columns after the signal-quality columns: what the processed recording says about its own
+#: features. ``missing_features``: every expected feature the table lacks for the channel and why
+#: (:mod:`paraspinal.features.expectations`; ``|`` between reasons); ``ff_artefact_to_emg``,
+#: ``artefact`` (``ok``/``artefact``/``unknown``) and ``artefact_reason``: the residual mains and
+#: ECG against the EMG of the quietest static phase after conditioning
+#: (:func:`paraspinal.preprocessing.residual_artefact`).
+QC_RESULT_COLUMNS: tuple[str, ...] = ("missing_features", "ff_artefact_to_emg", "artefact", "artefact_reason")
 
 
 class RecordingResult(NamedTuple):
@@ -37,7 +44,8 @@ class RecordingResult(NamedTuple):
     features : pandas.DataFrame
         The tidy feature table (:data:`FEATURE_COLUMNS`), rows sorted by :data:`SORT_COLUMNS`.
     qc : pandas.DataFrame
-        :data:`QC_ID_COLUMNS` + :data:`paraspinal.preprocessing.qc.QC_COLUMNS`, one row per channel.
+        :data:`QC_ID_COLUMNS` + :data:`paraspinal.preprocessing.qc.QC_COLUMNS` +
+        :data:`QC_RESULT_COLUMNS`, one row per channel.
     info : dict
         JSON-safe facts: sampling rate, duration, channels, phase source, the phases,
         per-step timings (s), peak resident memory of the process during the call (MB,
@@ -144,7 +152,7 @@ def process_recording(
     from .. import phases as _phases
     from ..io import read
     from ..pipeline import preprocess
-    from ..preprocessing import moving_rms_array
+    from ..preprocessing import moving_rms_array, residual_artefact
     from ..preprocessing.qc import QC_COLUMNS, qc
 
     reset = _reset_peak_rss()
@@ -178,6 +186,7 @@ def process_recording(
         t = time.perf_counter()
         fopts = dict(feature_options or {})
         feats = _features.compute(proc, **fopts)
+        missing = pd.DataFrame(feats.attrs.get("missing", []), columns=["channel", "family", "features", "reason"])
         wanted = fopts.get("features")
         if wanted is None or "trunk_flexion_max" in (wanted if not isinstance(wanted, str) else [wanted]):
             # maximal trunk flexion from the angle channel (the guarding profile's range-of-motion sign)
@@ -187,6 +196,9 @@ def process_recording(
             if len(kin):
                 feats = pd.concat([feats, kin.astype(feats.dtypes.to_dict())], ignore_index=True)
         timings["features"] = time.perf_counter() - t
+        t = time.perf_counter()
+        artefact = residual_artefact(proc)[1]
+        timings["artefact"] = time.perf_counter() - t
         display = None
         if display_rate:
             t = time.perf_counter()
@@ -194,7 +206,7 @@ def process_recording(
             timings["display"] = time.perf_counter() - t
     m = proc.meta
     feats = _sorted_features(feats)
-    q = q.reindex(columns=list(QC_COLUMNS)).copy()
+    q = _with_results(q.reindex(columns=list(QC_COLUMNS)).copy(), missing, artefact, list(proc.emg_names))
     for k in reversed(QC_ID_COLUMNS):
         q.insert(0, k, None if m.get(k) is None else str(m.get(k)))
     q = q.sort_values("channel", kind="mergesort").reset_index(drop=True)
@@ -213,11 +225,44 @@ def process_recording(
         else list(m.get("phase_source")),
         "phases": [{"onset": float(r.onset), "duration": float(r.duration), "phase": str(r.phase),
                     "cycle": None if pd.isna(r.cycle) else int(r.cycle)} for r in phases_tab.itertuples()],
+        "phase_check": _jsonable_check(m.get("phase_check")),
         "n_rows": int(len(feats)), "timings_s": {k: round(v, 4) for k, v in timings.items()},
         "peak_rss_mb": _peak_rss_mb() if reset else None, "warnings": msgs[:20],
         "pid": os.getpid(), "host": platform.node(),
     }
     return RecordingResult(feats, q, info, display)
+
+
+def _with_results(q: pd.DataFrame, missing: pd.DataFrame, artefact: pd.DataFrame, emg: list[str]) -> pd.DataFrame:
+    """The QC table with :data:`QC_RESULT_COLUMNS`: missing features and residual artefact per channel.
+
+    A missing pair feature (``"L_MF|R_MF"``) is named on both channels, a whole-recording one
+    (channel ``""``) on every EMG channel.
+    """
+    said: dict[str, list[str]] = {}
+    for r in missing.itertuples(index=False):
+        targets = emg if not r.channel else str(r.channel).split("|")
+        for ch in targets:
+            said.setdefault(ch, []).append(f"{r.features}: {r.reason}" if "|" not in str(r.channel)
+                                           else f"{r.features} ({r.channel}): {r.reason}")
+    art = artefact.set_index("channel") if len(artefact) else None
+    names = q["channel"].astype(str)
+    q["missing_features"] = [(" | ".join(said[c]) if c in said else None) for c in names]
+    for col, src in (("ff_artefact_to_emg", "artefact_to_emg"), ("artefact", "quality"), ("artefact_reason", "reason")):
+        q[col] = [(art.at[c, src] if art is not None and c in art.index else None) for c in names]
+    q["ff_artefact_to_emg"] = pd.to_numeric(q["ff_artefact_to_emg"], errors="coerce").astype(float)
+    return q
+
+
+def _jsonable_check(check: Any) -> Any:
+    """``meta["phase_check"]`` (cycle inference, angle cross-check) in JSON-safe form."""
+    if isinstance(check, Mapping):
+        return {str(k): _jsonable_check(v) for k, v in check.items()}
+    if isinstance(check, (list, tuple)):
+        return [_jsonable_check(v) for v in check]
+    if isinstance(check, (np.integer, np.floating, np.bool_)):
+        return check.item()
+    return check if isinstance(check, (str, int, float, bool, type(None))) else str(check)
 
 
 def _display(rec: Any, rate: float, moving_rms: Callable[..., np.ndarray]) -> dict[str, np.ndarray]:
