@@ -31,7 +31,7 @@ J Electromyogr Kinesiol; orientation 180 deg), taken as facts, not code.
 from __future__ import annotations
 
 import copy
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -56,6 +56,8 @@ __all__ = [
     "is_grid_recording",
     "layout_of",
     "with_grid_columns",
+    "register_read_check",
+    "run_read_checks",
 ]
 
 #: Columns of a layout table (one row per channel).
@@ -488,3 +490,38 @@ def layout_of(rec: Recording) -> pd.DataFrame:
         return pd.DataFrame({c: [] for c in LAYOUT_COLUMNS})
     t = rec.channels
     return t.loc[t["grid"].notna(), list(LAYOUT_COLUMNS)].reset_index(drop=True)
+
+
+# ----------------------------------------------------------------------------- checks on reading
+_READ_CHECKS: list[Callable[[Recording], Recording]] = []
+
+
+def register_read_check(check: Callable[[Recording], Recording]) -> None:
+    """Register a check that the readers run on every grid recording they make.
+
+    :mod:`paraspinal.hdsemg` registers its bad-electrode check
+    (:func:`paraspinal.hdsemg.check_on_read`) when it is imported, which ``import
+    paraspinal`` always does: the readers (``paraspinal.io``) sit below ``hdsemg`` and
+    cannot import it, as ``Recording.save`` reaches its writer through
+    :func:`paraspinal.recording.register_writer`. Registering the same function twice
+    keeps one.
+
+    Parameters
+    ----------
+    check : callable
+        ``check(rec) -> Recording`` (a new Recording, e.g. with ``meta["grids"][g]["bad"]``).
+    """
+    if check not in _READ_CHECKS:
+        _READ_CHECKS.append(check)
+
+
+def run_read_checks(rec: Recording) -> Recording:
+    """Run the registered read checks on a grid recording (a reader calls this last).
+
+    Returns ``rec`` itself for a recording without grids.
+    """
+    if not is_grid_recording(rec):
+        return rec
+    for check in _READ_CHECKS:
+        rec = check(rec)
+    return rec
