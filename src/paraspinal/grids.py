@@ -235,13 +235,14 @@ _LENGTH = {"mm": 1.0, "cm": 10.0, "m": 1000.0}
 
 
 def layout_from_electrodes(electrodes: pd.DataFrame, *, grid: str | None = None, unit: str = "mm",
-                           grid_column: str | None = None, tolerance: float = 0.25) -> pd.DataFrame:
+                           grid_column: str | None = None, tolerance: float = 0.25,
+                           origin: dict[str, tuple[float, float]] | None = None) -> pd.DataFrame:
     """Layout table from an electrode-position table (e.g. BIDS ``electrodes.tsv``).
 
     Rows and columns are found from the positions: per grid, the spacing is the smallest
     distance between distinct x (and y) values, and each electrode goes to the nearest
     lattice node. Positions are kept as given (converted to mm), relative to the grid's
-    smallest x and y.
+    smallest x and y, or to ``origin``.
 
     Parameters
     ----------
@@ -258,6 +259,10 @@ def layout_from_electrodes(electrodes: pd.DataFrame, *, grid: str | None = None,
     tolerance : float
         Largest distance of an electrode from its lattice node, as a fraction of the
         spacing; beyond it the positions are not a grid and an error says which electrode.
+    origin : dict, optional
+        ``{grid: (x0, y0)}`` in ``unit``: the position that becomes ``x_mm = y_mm = 0``
+        (e.g. the grid's first electrode when the table holds differential channels at
+        midpoints); rows and columns still count from the smallest x and y.
 
     Returns
     -------
@@ -286,6 +291,9 @@ def layout_from_electrodes(electrodes: pd.DataFrame, *, grid: str | None = None,
         gx, gy = x[idx] - x[idx].min(), y[idx] - y[idx].min()
         col, ex = _lattice(gx, tolerance)
         row, ey = _lattice(gy, tolerance)
+        if origin is not None and g in origin:
+            gx = x[idx] - float(origin[g][0]) * _LENGTH[unit]
+            gy = y[idx] - float(origin[g][1]) * _LENGTH[unit]
         off = np.flatnonzero((ex > tolerance) | (ey > tolerance))
         if off.size:
             raise ChannelError(f"the positions of grid {g!r} do not lie on a regular lattice",
