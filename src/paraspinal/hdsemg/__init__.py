@@ -54,7 +54,7 @@ from .maps import (
     window_rms,
 )
 from .montage import MONTAGES, differential_weights, double_differential, monopolar, single_differential
-from .synth import BAD_KINDS, GridTruth, SyntheticGrid, simulate_grid
+from .synth import BAD_KINDS, GRID_STUDY_GROUPS, GridTruth, SyntheticGrid, simulate_grid, write_grid_study
 
 __all__ = [
     # layout
@@ -69,7 +69,7 @@ __all__ = [
     "FEATURE_COLUMNS", "MAP_FEATURES", "GridMaps", "window_rms", "to_lattice", "centroid_array", "entropy_array",
     "cv_array", "trend_array", "rms_maps", "rms_map", "map_series", "map_features",
     # synthetic grids with known truth
-    "simulate_grid", "SyntheticGrid", "GridTruth", "BAD_KINDS",
+    "simulate_grid", "SyntheticGrid", "GridTruth", "BAD_KINDS", "write_grid_study", "GRID_STUDY_GROUPS",
 ]
 
 # the readers (paraspinal.io, below this package) check the grids they read through this hook

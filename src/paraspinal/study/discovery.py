@@ -143,6 +143,7 @@ def discover(study: str | os.PathLike, *, manifest: str | os.PathLike | None = N
 
 def _discover_bids(root: Path) -> Study:
     from ..io.bids import parse_entities
+    from ..io.sidecars import electrode_files
 
     root = root.resolve()
     files = sorted(
@@ -183,6 +184,12 @@ def _discover_bids(root: Path) -> Study:
         stem = f.name.split(".")[0].rsplit("_", 1)[0]
         comps = tuple(str(f.with_name(f"{stem}_{s}{e}")) for s, e in _BIDS_SIDECARS
                       if f.with_name(f"{stem}_{s}{e}").is_file())
+        try:  # electrode grids (inherited: sub-01_electrodes.tsv, ...); a conflict fails on reading, in errors.csv
+            grid_files = electrode_files(f)
+        except ReadError:
+            grid_files = None
+        if grid_files:
+            comps += tuple(str(g) for g in (grid_files[0], *grid_files[1]))
         tasks.append(RecordingTask(path=str(f), rel=rel, meta=meta, companions=comps,
                                    extra={"participant": prow}))
     return Study(root=root, kind="bids", recordings=_finalise(tasks), notes=notes)
