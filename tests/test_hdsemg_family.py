@@ -120,6 +120,9 @@ def test_family_alone_gives_its_rows_of_the_whole_table(hold):
     assert len(part) and part.equals(expect)
     # grid rows come after the electrode channels
     assert whole["channel"].iloc[-1] in ("L_ES", "R_ES")
+    # grid electrodes are not paired left/right (64 x 64 pairs of a bilateral grid recording)
+    assert not whole["channel"].str.contains("|", regex=False).any()
+    assert not {"asymmetry_index", "lr_xcorr"} & set(whole["feature"])
 
 
 def test_bad_electrodes_recorded_on_the_raw_signal_are_used():
@@ -156,3 +159,22 @@ def test_picks_without_the_whole_grid_skip_it_with_a_note(hold):
     table = _compute(rec, picks=left + ["R_ES_01"])
     assert set(table["channel"]) == {"L_ES"}
     assert any("R_ES" in n and "skipped" in n for n in table.attrs["notes"])
+
+
+def test_bad_electrode_band_rms_is_the_welch_estimate():
+    """detect_bad's band RMS against scipy.signal.welch on the same 1-s Hann segments (its PSD is its own)."""
+    import scipy.signal
+
+    sim = hd.simulate_grid(6.0, 1000.0, seed=8)
+    x = sim.recording.get_data(hd.geometry(sim.recording).channels, unit="uV") + 250.0  # a DC offset too
+    f, p = scipy.signal.welch(x, fs=1000.0, window="hann", nperseg=1000, noverlap=500, detrend="constant")
+    band = (f >= 20) & (f <= 450)
+    near = np.zeros(f.shape, bool)
+    for h in (50.0, 100.0, 150.0, 200.0, 250.0, 300.0, 350.0, 400.0, 450.0):
+        near |= np.abs(f - h) <= 1.0 + 1e-9
+    expect = np.sqrt((p[:, band].sum(1) - p[:, band & near].sum(1)) * (f[1] - f[0]))
+    rec = ps.Recording.from_array(x, 1000.0, hd.geometry(sim.recording).channels, units="uV",
+                                  ch_types=["emg"] * 64, rename=False)
+    rec = hd.set_layout(rec, hd.layout_of(sim.recording))
+    got = hd.detect_bad(rec, line_freq=50.0)["rms_uV"].to_numpy()
+    np.testing.assert_allclose(got, expect, rtol=1e-10)

