@@ -416,17 +416,27 @@ def _groups(rec: Recording, phases: pd.DataFrame | None) -> list[tuple[str, obje
 
 def _group_maps(data: np.ndarray, sfreq: float, segments: list[tuple[int, int]], window_s: float
                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Pooled RMS over all segments, and window RMS with times (s)."""
-    sumsq = np.zeros(data.shape[0])
+    """Pooled RMS over all segments, and window RMS with times (s), in one pass over the samples.
+
+    The windows are those of :func:`window_rms` (consecutive from each segment's start); the
+    pooled sum of squares is the windows' sums plus each segment's remainder.
+    """
+    w = int(round(window_s * sfreq))
+    if w < 1:
+        raise ParameterError(f"window_s={window_s} s is shorter than one sample at {sfreq} Hz")
+    n_ch = data.shape[0]
+    sumsq = np.zeros(n_ch)
     n = 0
     win, times = [], []
     for a, b in segments:
-        seg = data[:, a:b]
-        sumsq += np.einsum("ct,ct->c", seg, seg)
+        k = (b - a) // w
+        seg = data[:, a:a + k * w].reshape(n_ch, k, w)
+        ss = np.einsum("cnw,cnw->cn", seg, seg)
+        tail = data[:, a + k * w:b]
+        sumsq += ss.sum(axis=1) + np.einsum("ct,ct->c", tail, tail)
         n += b - a
-        r, t = window_rms(data, sfreq, window_s, start=a, stop=b)
-        win.append(r)
-        times.append(t)
+        win.append(np.sqrt(ss / w))
+        times.append((a + w * np.arange(k) + w / 2) / sfreq)
     return np.sqrt(sumsq / n), np.concatenate(win, axis=1), np.concatenate(times)
 
 
