@@ -511,7 +511,7 @@ def register_read_check(check: Callable[[Recording], Recording]) -> None:
     (:func:`paraspinal.hdsemg.check_on_read`) when it is imported, which ``import
     paraspinal`` always does: the readers (``paraspinal.io``) sit below ``hdsemg`` and
     cannot import it, as ``Recording.save`` reaches its writer through
-    :func:`paraspinal.recording.register_writer`. Registering the same function twice
+    ``paraspinal.recording.register_writer``. Registering the same function twice
     keeps one.
 
     Parameters

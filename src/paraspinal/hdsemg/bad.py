@@ -410,7 +410,7 @@ def resolve_bad(rec: Recording, bad: Iterable[str] | pd.DataFrame | None) -> set
 def check_on_read(rec: Recording) -> Recording:
     """The readers' check of a grid recording: :func:`mark_bad` on the signals as read.
 
-    Registered with :func:`paraspinal.grids.register_read_check` when ``paraspinal.hdsemg``
+    Registered with ``paraspinal.grids.register_read_check`` when ``paraspinal.hdsemg``
     is imported (``io`` sits below ``hdsemg`` and cannot import it). A grid the detector
     cannot judge (e.g. fewer than three electrodes) is read without the check, with a
     :class:`~paraspinal.errors.ParaspinalWarning`.

@@ -358,7 +358,7 @@ def write_grid_study(out: str | os.PathLike, *, n_controls: int = 6, n_patients:
     0-4 mm on a more focal, more cranial map — the directions reported for chronic low-back
     pain (Sanderson et al. 2019; Arvanitidis et al. 2021). The blob's peak amplitude varies
     between subjects (log-normal, ``peak_cv``). The recordings are written with
-    :func:`paraspinal.io.bids.write_bids`, so each has its ``electrodes.tsv`` and
+    ``paraspinal.io.bids.write_bids``, so each has its ``electrodes.tsv`` and
     ``coordsystem.json``; the drawn values are in ``derivatives/groundtruth/subjects.tsv``.
 
     Parameters

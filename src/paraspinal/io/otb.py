@@ -217,7 +217,7 @@ def read_otb_mat(
         ``n_cols``, ``label`` (the file's prefix), ``rotation``, ``flip_x`` and ``montage``
         (``"monopolar"``), and the bad electrodes found on the signals as read
         (``bad``, ``bad_check``: :func:`paraspinal.hdsemg.mark_bad`, run through
-        :func:`paraspinal.grids.run_read_checks`); ``meta["otb_start_s"]`` is the export's first time stamp
+        ``paraspinal.grids.run_read_checks``); ``meta["otb_start_s"]`` is the export's first time stamp
         (OTBiolab+ exports a segment; the Recording's own clock starts at 0).
 
     Raises

@@ -52,7 +52,7 @@ def view(rec_or_path: Recording | str | os.PathLike | None = None, *, study: str
     guarding : bool, optional
         Open the guarding panel at once (default: when a study or reference is given).
         A recording with electrode grids opens its map panel too
-        (:mod:`paraspinal.viewer.gridmap`).
+        (``paraspinal.viewer.gridmap``).
     **options
         Passed to the ``BrowserWindow`` (``paraspinal.viewer.app``) (``window=``, ``n_channels=``,
         ``mode=``, ``time_format=``, ``qc=``, ``sidecar=``, ``pipeline=``, ``size=``).

@@ -445,7 +445,9 @@ class BrowserWindow(QtWidgets.QMainWindow):
     def _make_label(self, i: int) -> str:
         row = self.table.iloc[i]
         m, s, lv = row["muscle"], row["side"], row["level"]
-        if isinstance(m, str) and isinstance(s, str):
+        if isinstance(row.get("grid"), str):  # a grid electrode: its name (they share muscle and side)
+            text = str(row["name"])
+        elif isinstance(m, str) and isinstance(s, str):
             text = f"{s} {m}" + (f" {lv}" if isinstance(lv, str) else "")
         else:
             text = str(row["name"])
