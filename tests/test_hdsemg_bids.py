@@ -124,6 +124,7 @@ def test_differential_channels_sit_between_their_electrodes(tmp_path):
     assert hd.geometry(rec).shape == (4, 5)
 
 
+@pytest.mark.filterwarnings("ignore:.*without a recognised muscle")
 def test_groups_that_cannot_be_grids_warn(tmp_path):
     rng = np.random.default_rng(2)
     names = [f"c{k}" for k in range(1, 7)]

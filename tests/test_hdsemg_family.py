@@ -178,3 +178,34 @@ def test_bad_electrode_band_rms_is_the_welch_estimate():
     rec = hd.set_layout(rec, hd.layout_of(sim.recording))
     got = hd.detect_bad(rec, line_freq=50.0)["rms_uV"].to_numpy()
     np.testing.assert_allclose(got, expect, rtol=1e-10)
+
+
+def test_centroid_track_of_a_generator_written_here():
+    """White noise under a Gaussian amplitude map moving 0.5 mm/s cranially, made in a few lines of NumPy
+    (no Shwedyk spectrum, no spatial correlation, no simulate_grid): the family's slope and
+    displacement against the slope of the method's centroid on the analytic map."""
+    fs, dur = 1000.0, 30.0
+    pos = hd.model_positions("GR08MM1305")
+    ex, ey = pos["x_mm"].to_numpy(), pos["y_mm"].to_numpy()
+    t = np.arange(int(fs * dur)) / fs
+    amp = 5.0 + 60.0 * np.exp(-(ex[:, None] - 16.0) ** 2 / (2 * 12.0**2)
+                              - (ey[:, None] - (30.0 + 0.5 * t)) ** 2 / (2 * 18.0**2))
+    x = amp * np.random.default_rng(9).standard_normal(amp.shape)
+    names = [f"E{k}" for k in pos["electrode"]]
+    rec = ps.Recording.from_array(x, fs, names, units="uV", ch_types=["emg"] * 64, rename=False,
+                                  phases=pd.DataFrame({"onset": [0.0], "duration": [dur], "phase": ["sorensen_hold"]}))
+    rec = hd.set_layout(rec, "GR08MM1305", channels=names, grid="G")
+    v = _compute(rec).set_index("feature")["value"]
+    # the method on the analytic map of each 1-s window: mean of amp^2 over the window
+    ms = (amp**2).reshape(64, 30, 1000).mean(axis=2)
+    true = np.sqrt(ms)
+    cy = []
+    for k in range(30):
+        m = true[:, k]
+        s = m >= 0.7 * m.max()
+        cy.append(np.sum(m[s] * ey[s]) / m[s].sum())
+    centres = np.arange(30) + 0.5
+    slope = np.polyfit(centres, cy, 1)[0]
+    assert v["hd_centroid_y_slope"] == pytest.approx(slope, abs=0.05)
+    assert v["hd_centroid_displacement"] == pytest.approx(abs(slope) * 29.0, abs=1.5)
+    assert 10 < v["hd_centroid_displacement"] < 20  # the blob moved 15 mm

@@ -212,9 +212,10 @@ def _judge(data, psd, geom: Geometry, band, line, dead_ratio, clip_fraction, noi
     n = data.shape[1]
     power, share = _band_power(psd[0], psd[1], band, line)
     rms = np.sqrt(np.maximum(power, 0.0))
-    flat = np.ptp(data, axis=1) == 0
-    clipped = np.maximum((data == data.max(axis=1, keepdims=True)).sum(axis=1),
-                         (data == data.min(axis=1, keepdims=True)).sum(axis=1)) / n
+    top, bottom = data.max(axis=1), data.min(axis=1)
+    flat = top == bottom
+    clipped = np.maximum(np.count_nonzero(data == top[:, None], axis=1),
+                         np.count_nonzero(data == bottom[:, None], axis=1)) / n
     dead = flat | (rms < dead_ratio * np.median(rms))
     saturated = ~dead & (clipped >= clip_fraction)
     r, c = np.nonzero(geom.valid)  # geom.channels order
