@@ -402,6 +402,11 @@ def channel_table(
     return table
 
 
+def _not_grid(table: pd.DataFrame) -> pd.DataFrame:
+    """The rows of a channel table that are not electrodes of a grid."""
+    return table[table["grid"].isna()] if "grid" in table.columns else table
+
+
 def agonist_antagonist_pairs(channels: pd.DataFrame) -> list[tuple[str, str]]:
     """Extensor/flexor channel pairs on the same side, for co-contraction indices.
 
@@ -416,9 +421,11 @@ def agonist_antagonist_pairs(channels: pd.DataFrame) -> list[tuple[str, str]]:
     Returns
     -------
     list of (str, str)
-        ``(agonist_name, antagonist_name)`` pairs, in channel-table order.
+        ``(agonist_name, antagonist_name)`` pairs, in channel-table order. Electrodes of a
+        grid (a non-missing ``grid`` column) are not paired: a grid is one map, not 64
+        muscles (its features are the HD-sEMG family's).
     """
-    emg = channels[channels["type"] == "emg"]
+    emg = _not_grid(channels[channels["type"] == "emg"])
     ext = emg[emg["muscle"].isin(EXTENSORS)]
     flx = emg[emg["muscle"].isin(FLEXORS)]
     return [
@@ -440,9 +447,10 @@ def bilateral_pairs(channels: pd.DataFrame) -> list[tuple[str, str]]:
     Returns
     -------
     list of (str, str)
-        ``(left_name, right_name)`` pairs.
+        ``(left_name, right_name)`` pairs. Electrodes of a grid are not paired (see
+        :func:`agonist_antagonist_pairs`).
     """
-    emg = channels[(channels["type"] == "emg") & channels["muscle"].notna()]
+    emg = _not_grid(channels[(channels["type"] == "emg") & channels["muscle"].notna()])
     left = emg[emg["side"] == "L"]
     right = emg[emg["side"] == "R"]
     pairs = []

@@ -31,7 +31,7 @@ J Electromyogr Kinesiol; orientation 180 deg), taken as facts, not code.
 from __future__ import annotations
 
 import copy
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -56,6 +56,8 @@ __all__ = [
     "is_grid_recording",
     "layout_of",
     "with_grid_columns",
+    "register_read_check",
+    "run_read_checks",
 ]
 
 #: Columns of a layout table (one row per channel).
@@ -233,13 +235,14 @@ _LENGTH = {"mm": 1.0, "cm": 10.0, "m": 1000.0}
 
 
 def layout_from_electrodes(electrodes: pd.DataFrame, *, grid: str | None = None, unit: str = "mm",
-                           grid_column: str | None = None, tolerance: float = 0.25) -> pd.DataFrame:
+                           grid_column: str | None = None, tolerance: float = 0.25,
+                           origin: dict[str, tuple[float, float]] | None = None) -> pd.DataFrame:
     """Layout table from an electrode-position table (e.g. BIDS ``electrodes.tsv``).
 
     Rows and columns are found from the positions: per grid, the spacing is the smallest
     distance between distinct x (and y) values, and each electrode goes to the nearest
     lattice node. Positions are kept as given (converted to mm), relative to the grid's
-    smallest x and y.
+    smallest x and y, or to ``origin``.
 
     Parameters
     ----------
@@ -256,6 +259,10 @@ def layout_from_electrodes(electrodes: pd.DataFrame, *, grid: str | None = None,
     tolerance : float
         Largest distance of an electrode from its lattice node, as a fraction of the
         spacing; beyond it the positions are not a grid and an error says which electrode.
+    origin : dict, optional
+        ``{grid: (x0, y0)}`` in ``unit``: the position that becomes ``x_mm = y_mm = 0``
+        (e.g. the grid's first electrode when the table holds differential channels at
+        midpoints); rows and columns still count from the smallest x and y.
 
     Returns
     -------
@@ -284,6 +291,9 @@ def layout_from_electrodes(electrodes: pd.DataFrame, *, grid: str | None = None,
         gx, gy = x[idx] - x[idx].min(), y[idx] - y[idx].min()
         col, ex = _lattice(gx, tolerance)
         row, ey = _lattice(gy, tolerance)
+        if origin is not None and g in origin:
+            gx = x[idx] - float(origin[g][0]) * _LENGTH[unit]
+            gy = y[idx] - float(origin[g][1]) * _LENGTH[unit]
         off = np.flatnonzero((ex > tolerance) | (ey > tolerance))
         if off.size:
             raise ChannelError(f"the positions of grid {g!r} do not lie on a regular lattice",
@@ -488,3 +498,38 @@ def layout_of(rec: Recording) -> pd.DataFrame:
         return pd.DataFrame({c: [] for c in LAYOUT_COLUMNS})
     t = rec.channels
     return t.loc[t["grid"].notna(), list(LAYOUT_COLUMNS)].reset_index(drop=True)
+
+
+# ----------------------------------------------------------------------------- checks on reading
+_READ_CHECKS: list[Callable[[Recording], Recording]] = []
+
+
+def register_read_check(check: Callable[[Recording], Recording]) -> None:
+    """Register a check that the readers run on every grid recording they make.
+
+    :mod:`paraspinal.hdsemg` registers its bad-electrode check
+    (:func:`paraspinal.hdsemg.check_on_read`) when it is imported, which ``import
+    paraspinal`` always does: the readers (``paraspinal.io``) sit below ``hdsemg`` and
+    cannot import it, as ``Recording.save`` reaches its writer through
+    ``paraspinal.recording.register_writer``. Registering the same function twice
+    keeps one.
+
+    Parameters
+    ----------
+    check : callable
+        ``check(rec) -> Recording`` (a new Recording, e.g. with ``meta["grids"][g]["bad"]``).
+    """
+    if check not in _READ_CHECKS:
+        _READ_CHECKS.append(check)
+
+
+def run_read_checks(rec: Recording) -> Recording:
+    """Run the registered read checks on a grid recording (a reader calls this last).
+
+    Returns ``rec`` itself for a recording without grids.
+    """
+    if not is_grid_recording(rec):
+        return rec
+    for check in _READ_CHECKS:
+        rec = check(rec)
+    return rec

@@ -20,6 +20,7 @@ from .families import (
     cocontraction,
     fatigue,
     flexion_relaxation,
+    hdsemg,
     spasm,
     spectral,
     static_dynamic,
@@ -37,6 +38,7 @@ FAMILIES: tuple[Family, ...] = (
     Family("asymmetry", asymmetry.FEATURES, asymmetry.rows, ("sums", "envelope")),
     Family("co-contraction", cocontraction.FEATURES, cocontraction.rows, ("envelope",)),
     Family("spasm", spasm.FEATURES, spasm.rows, ("envelope",)),
+    Family("hdsemg", hdsemg.FEATURES, hdsemg.rows, ()),
 )
 
 #: Feature registry: name -> :class:`Feature` (listed in docs/features.md).

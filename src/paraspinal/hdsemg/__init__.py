@@ -9,7 +9,19 @@
 See ``docs/hdsemg.md``.
 """
 
-from .bad import BAD_COLUMNS, bad_names, detect_bad, interpolation_weights, propagate_bad, robust_z
+from .bad import (
+    BAD_COLUMNS,
+    bad_check,
+    bad_names,
+    check_on_read,
+    detect_bad,
+    interpolation_weights,
+    mark_bad,
+    propagate_bad,
+    recorded_bad,
+    resolve_bad,
+    robust_z,
+)
 from ..grids import (
     GRID_MODELS,
     LAYOUT_COLUMNS,
@@ -23,6 +35,7 @@ from ..grids import (
     layout_of,
     model_layout,
     model_positions,
+    register_read_check,
     set_layout,
 )
 from .maps import (
@@ -41,7 +54,7 @@ from .maps import (
     window_rms,
 )
 from .montage import MONTAGES, differential_weights, double_differential, monopolar, single_differential
-from .synth import BAD_KINDS, GridTruth, SyntheticGrid, simulate_grid
+from .synth import BAD_KINDS, GRID_STUDY_GROUPS, GridTruth, SyntheticGrid, simulate_grid, write_grid_study
 
 __all__ = [
     # layout
@@ -51,9 +64,13 @@ __all__ = [
     "MONTAGES", "monopolar", "single_differential", "double_differential", "differential_weights",
     # bad electrodes
     "BAD_COLUMNS", "detect_bad", "bad_names", "propagate_bad", "interpolation_weights", "robust_z",
+    "mark_bad", "recorded_bad", "bad_check", "resolve_bad", "check_on_read",
     # maps and features
     "FEATURE_COLUMNS", "MAP_FEATURES", "GridMaps", "window_rms", "to_lattice", "centroid_array", "entropy_array",
     "cv_array", "trend_array", "rms_maps", "rms_map", "map_series", "map_features",
     # synthetic grids with known truth
-    "simulate_grid", "SyntheticGrid", "GridTruth", "BAD_KINDS",
+    "simulate_grid", "SyntheticGrid", "GridTruth", "BAD_KINDS", "write_grid_study", "GRID_STUDY_GROUPS",
 ]
+
+# the readers (paraspinal.io, below this package) check the grids they read through this hook
+register_read_check(check_on_read)

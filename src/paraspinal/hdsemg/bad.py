@@ -35,19 +35,22 @@ data. Proc ACM National Conference, 517-524 (inverse-distance weighting).
 
 from __future__ import annotations
 
+import copy
 import re
 import warnings
 from collections.abc import Iterable
 
 import numpy as np
 import pandas as pd
+import scipy.fft as _fft
 from scipy import signal as _sig
 
-from ..errors import ParameterError
+from ..errors import ChannelError, ParameterError, ParaspinalWarning
 from ..recording import Recording
-from ..grids import Geometry, geometry, grids
+from ..grids import Geometry, geometry, grids, is_grid_recording
 
-__all__ = ["BAD_COLUMNS", "detect_bad", "bad_names", "propagate_bad", "interpolation_weights", "robust_z"]
+__all__ = ["BAD_COLUMNS", "detect_bad", "bad_names", "propagate_bad", "interpolation_weights", "robust_z",
+           "mark_bad", "recorded_bad", "bad_check", "resolve_bad", "check_on_read"]
 
 #: Columns of the table returned by :func:`detect_bad`.
 BAD_COLUMNS: tuple[str, ...] = ("channel", "grid", "row", "col", "rms_uV", "neighbour_ratio", "z_local",
@@ -87,10 +90,34 @@ def _neighbour_median(values: np.ndarray) -> np.ndarray:
         return np.nanmedian(stack, axis=0)
 
 
-def _psd(data: np.ndarray, sfreq: float) -> tuple[np.ndarray, np.ndarray]:
-    """Welch PSD with 1-s Hann segments, 50 % overlap, mean removed per segment."""
+def _psd(data: np.ndarray, sfreq: float, block: int = 8) -> tuple[np.ndarray, np.ndarray]:
+    """Welch PSD with 1-s Hann segments, 50 % overlap, mean removed per segment.
+
+    The estimate of ``scipy.signal.welch(..., window="hann", detrend="constant")`` (one-sided
+    density, mean of the segments), ``block`` channels at a time: each channel's overall
+    mean removed, then one float32 real FFT of all the block's windowed segments, the segment
+    means removed in the spectrum (``FFT((x - m) w) = FFT(x w) - m FFT(w)``), the powers
+    averaged in float64. Within 1e-6 relative of scipy's float64 result in the EMG band (the
+    ratios it feeds need far less) at a third of the time on 128 channels of 5 minutes.
+    """
     nper = int(min(data.shape[1], round(sfreq)))
-    return _sig.welch(data, fs=sfreq, window="hann", nperseg=nper, noverlap=nper // 2, detrend="constant", axis=-1)
+    step = nper - nper // 2
+    win = _sig.get_window("hann", nper)
+    w_fft = np.fft.rfft(win).astype(np.complex64)
+    win32 = win.astype(np.float32)
+    scale = 1.0 / (sfreq * float(np.sum(win * win)))
+    freqs = np.fft.rfftfreq(nper, 1.0 / sfreq)
+    n_seg = (data.shape[1] - nper) // step + 1
+    out = np.empty((data.shape[0], freqs.size))
+    for c0 in range(0, data.shape[0], block):
+        x = data[c0:c0 + block]
+        x = (x - x.mean(axis=1, keepdims=True)).astype(np.float32)  # no large offset in float32
+        seg = np.lib.stride_tricks.sliding_window_view(x, nper, axis=1)[:, ::step][:, :n_seg]
+        spec = _fft.rfft(seg * win32, axis=-1)
+        spec -= seg.mean(axis=-1)[..., None] * w_fft
+        out[c0:c0 + block] = (np.abs(spec) ** 2).mean(axis=1, dtype=np.float64) * scale
+    out[:, 1:-1 if nper % 2 == 0 else None] *= 2.0  # one-sided: all bins but DC (and Nyquist) twice
+    return freqs, out
 
 
 def _band_power(f: np.ndarray, p: np.ndarray, band: tuple[float, float], line: float | None
@@ -189,9 +216,10 @@ def _judge(data, psd, geom: Geometry, band, line, dead_ratio, clip_fraction, noi
     n = data.shape[1]
     power, share = _band_power(psd[0], psd[1], band, line)
     rms = np.sqrt(np.maximum(power, 0.0))
-    flat = np.ptp(data, axis=1) == 0
-    clipped = np.maximum((data == data.max(axis=1, keepdims=True)).sum(axis=1),
-                         (data == data.min(axis=1, keepdims=True)).sum(axis=1)) / n
+    top, bottom = data.max(axis=1), data.min(axis=1)
+    flat = top == bottom
+    clipped = np.maximum(np.count_nonzero(data == top[:, None], axis=1),
+                         np.count_nonzero(data == bottom[:, None], axis=1)) / n
     dead = flat | (rms < dead_ratio * np.median(rms))
     saturated = ~dead & (clipped >= clip_fraction)
     r, c = np.nonzero(geom.valid)  # geom.channels order
@@ -283,3 +311,120 @@ def interpolation_weights(geom: Geometry, bad_cells: np.ndarray, *, power: float
     total = weights.sum(axis=1, keepdims=True)
     np.divide(weights, total, out=weights, where=total > 0)
     return weights, rows
+
+
+# ----------------------------------------------------------------------------- bad electrodes in meta
+def mark_bad(rec: Recording, bad: Iterable[str] | pd.DataFrame | None = None, *,
+             grid: str | Iterable[str] | None = None, checked_on: str | None = None, **options) -> Recording:
+    """Return a Recording whose metadata records the bad electrodes of its grids.
+
+    The maps, the feature family and the viewer use the recorded electrodes when they are
+    given no ``bad=``: record them once, on the signals as read (saturation is visible only
+    before filtering), and every later step of the chain uses them. The readers that attach
+    grids (OTBiolab+ exports, BIDS ``electrodes.tsv``) do it when they read.
+
+    Parameters
+    ----------
+    rec : Recording
+        A grid recording (not modified), preferably as read.
+    bad : list of str or DataFrame, optional
+        The bad electrodes (names, or a :func:`detect_bad` table); default: run
+        :func:`detect_bad` on ``rec`` with ``options``.
+    grid : str or list of str, optional
+        Grids to record (default all).
+    checked_on : str, optional
+        What the check saw, kept in the metadata (default ``"signals as given"`` when
+        detected here, ``"given"`` for a list or table passed in).
+    **options
+        Passed to :func:`detect_bad`.
+
+    Returns
+    -------
+    Recording
+        ``meta["grids"][grid]["bad"]`` maps each bad electrode to its reason (``"dead"``,
+        ``"saturated; noisy"``, ... or ``"given"``), ``meta["grids"][grid]["bad_check"]``
+        says what was checked: ``on``, ``line_freq`` (Hz or None), ``n_electrodes``,
+        ``n_bad``.
+    """
+    chosen = grids(rec) if grid is None else ([grid] if isinstance(grid, str) else list(grid))
+    if not chosen:
+        geometry(rec)  # raises: no grid
+    if bad is None:
+        table = detect_bad(rec, chosen, **options)
+        reasons = dict(zip(table.loc[table["bad"], "channel"], table.loc[table["bad"], "reason"]))
+        line = table.attrs.get("line_freq")
+        on = checked_on or "signals as given"
+    else:
+        if options:
+            raise ParameterError(f"detection options {sorted(options)} with bad= given", hint="give one or the other")
+        if isinstance(bad, pd.DataFrame) and "reason" in bad.columns:
+            flags = bad["bad"].astype(bool) if "bad" in bad.columns else pd.Series(True, index=bad.index)
+            reasons = {str(c): (str(r) or "given") for c, r in zip(bad.loc[flags, "channel"], bad.loc[flags, "reason"])}
+        else:
+            reasons = {n: "given" for n in sorted(bad_names(bad))}
+        line = None
+        on = checked_on or "given"
+    meta = copy.deepcopy(rec.meta)
+    info = meta.setdefault("grids", {})
+    for g in chosen:
+        names = geometry(rec, g).channels
+        own = {n: reasons[n] for n in names if n in reasons}
+        entry = info.setdefault(g, {})
+        entry["bad"] = own
+        entry["bad_check"] = {"on": on, "line_freq": line, "n_electrodes": len(names), "n_bad": len(own)}
+    unknown = sorted(set(reasons) - {n for g in chosen for n in geometry(rec, g).channels})
+    if unknown:
+        raise ChannelError(f"bad electrodes {unknown} are not electrodes of the grids {chosen}",
+                           file=rec.meta.get("source"), hint="give names of grid channels")
+    return Recording(rec.raw, rec.channels, meta)
+
+
+def recorded_bad(rec: Recording, grid: str | None = None) -> dict[str, str]:
+    """The bad electrodes recorded in ``rec.meta`` (:func:`mark_bad`): name -> reason.
+
+    Parameters
+    ----------
+    rec : Recording
+    grid : str, optional
+        One grid (default all).
+
+    Returns
+    -------
+    dict
+        Empty when none were recorded (or none is bad).
+    """
+    info = rec.meta.get("grids") or {}
+    out: dict[str, str] = {}
+    for g, entry in info.items():
+        if grid is None or g == grid:
+            out.update({str(k): str(v) for k, v in (entry.get("bad") or {}).items()})
+    return out
+
+
+def bad_check(rec: Recording, grid: str) -> dict | None:
+    """What :func:`mark_bad` recorded about the check of one grid (``on``, ...), or None."""
+    entry = (rec.meta.get("grids") or {}).get(grid) or {}
+    return entry.get("bad_check")
+
+
+def resolve_bad(rec: Recording, bad: Iterable[str] | pd.DataFrame | None) -> set[str]:
+    """The bad electrodes a map function uses: those given, else those recorded in ``rec.meta``."""
+    return set(recorded_bad(rec)) if bad is None else bad_names(bad)
+
+
+def check_on_read(rec: Recording) -> Recording:
+    """The readers' check of a grid recording: :func:`mark_bad` on the signals as read.
+
+    Registered with ``paraspinal.grids.register_read_check`` when ``paraspinal.hdsemg``
+    is imported (``io`` sits below ``hdsemg`` and cannot import it). A grid the detector
+    cannot judge (e.g. fewer than three electrodes) is read without the check, with a
+    :class:`~paraspinal.errors.ParaspinalWarning`.
+    """
+    if not is_grid_recording(rec):
+        return rec
+    try:
+        return mark_bad(rec, checked_on="signals as read")
+    except (ParameterError, ChannelError, ValueError) as err:
+        warnings.warn(f"{rec.meta.get('source') or 'recording'}: bad electrodes not checked on reading: {err}",
+                      ParaspinalWarning, stacklevel=3)
+        return rec

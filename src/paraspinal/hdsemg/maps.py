@@ -16,7 +16,11 @@ Spatial features of a map ``m_i`` (electrodes i = 1..N with finite values):
 * **centroid shift** over a sustained task: the centroid of successive non-overlapping
   windows (default 1 s); ``*_shift`` = last window minus first window (mm), ``*_slope`` the
   least-squares slope of the centroid against time (mm/s). With rows along the spine and
-  row 0 caudal, a positive ``y`` shift is a cranial shift.
+  row 0 caudal, a positive ``y`` shift is a cranial shift. ``hd_centroid_displacement`` is
+  the length of the fitted track, ``hypot(slope_x, slope_y) * (t_last - t_first)`` (mm): how
+  far the activity moved over the phase whatever the direction, from every window (the
+  difference of two single windows is noisier), the measure of "redistribution" whose
+  direction (cranial or caudal) differs between people.
 
 References
 ----------
@@ -40,7 +44,7 @@ and without chronic low back pain during a dynamic isokinetic fatiguing task. Cl
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -49,7 +53,7 @@ import pandas as pd
 from .. import phases as _ph
 from ..errors import ParameterError, ParaspinalWarning
 from ..recording import Recording
-from .bad import bad_names, interpolation_weights, propagate_bad
+from .bad import interpolation_weights, propagate_bad, resolve_bad
 from ..grids import Geometry, geometry, grids
 
 __all__ = [
@@ -84,6 +88,8 @@ MAP_FEATURES: dict[str, tuple[str, str]] = {
     "hd_centroid_y_shift": ("mm", "centroid y of the last window minus that of the first (positive = cranial)"),
     "hd_centroid_x_slope": ("mm/s", "least-squares slope of the window centroids' x against time"),
     "hd_centroid_y_slope": ("mm/s", "least-squares slope of the window centroids' y against time"),
+    "hd_centroid_displacement": ("mm", "length of the least-squares centroid track over the phase, "
+                                       "hypot(x_slope, y_slope) * (last - first window time)"),
 }
 
 
@@ -344,7 +350,9 @@ def rms_maps(rec: Recording, grid: str | None = None, *, window_s: float | None 
     bad : list of str or DataFrame, optional
         Bad electrodes (names, or the table of :func:`paraspinal.hdsemg.detect_bad`), by
         monopolar names even for a differential montage (a derived channel is bad when one
-        of its electrodes is).
+        of its electrodes is). None (default): those recorded in ``rec.meta`` by
+        :func:`paraspinal.hdsemg.mark_bad` (the readers of grid files record them), none
+        when nothing was recorded; ``[]`` uses none.
     interpolate : bool
         Replace bad electrodes by the inverse-distance-weighted mean of their valid
         8-neighbours (default); False leaves them NaN.
@@ -366,7 +374,7 @@ def rms_maps(rec: Recording, grid: str | None = None, *, window_s: float | None 
         window_s = (stop - start) / rec.sfreq
     rms, centres = window_rms(data, rec.sfreq, window_s, start=start, stop=stop)
     values = to_lattice(rms, geom)
-    bad_set = propagate_bad(rec, bad_names(bad), geom.grid)
+    bad_set = propagate_bad(rec, resolve_bad(rec, bad), geom.grid)
     interp = np.zeros(geom.shape, bool)
     if bad_set:
         if interpolate:
@@ -408,17 +416,27 @@ def _groups(rec: Recording, phases: pd.DataFrame | None) -> list[tuple[str, obje
 
 def _group_maps(data: np.ndarray, sfreq: float, segments: list[tuple[int, int]], window_s: float
                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Pooled RMS over all segments, and window RMS with times (s)."""
-    sumsq = np.zeros(data.shape[0])
+    """Pooled RMS over all segments, and window RMS with times (s), in one pass over the samples.
+
+    The windows are those of :func:`window_rms` (consecutive from each segment's start); the
+    pooled sum of squares is the windows' sums plus each segment's remainder.
+    """
+    w = int(round(window_s * sfreq))
+    if w < 1:
+        raise ParameterError(f"window_s={window_s} s is shorter than one sample at {sfreq} Hz")
+    n_ch = data.shape[0]
+    sumsq = np.zeros(n_ch)
     n = 0
     win, times = [], []
     for a, b in segments:
-        seg = data[:, a:b]
-        sumsq += np.einsum("ct,ct->c", seg, seg)
+        k = (b - a) // w
+        seg = data[:, a:a + k * w].reshape(n_ch, k, w)
+        ss = np.einsum("cnw,cnw->cn", seg, seg)
+        tail = data[:, a + k * w:b]
+        sumsq += ss.sum(axis=1) + np.einsum("ct,ct->c", tail, tail)
         n += b - a
-        r, t = window_rms(data, sfreq, window_s, start=a, stop=b)
-        win.append(r)
-        times.append(t)
+        win.append(np.sqrt(ss / w))
+        times.append((a + w * np.arange(k) + w / 2) / sfreq)
     return np.sqrt(sumsq / n), np.concatenate(win, axis=1), np.concatenate(times)
 
 
@@ -431,13 +449,12 @@ def _summaries(maps: np.ndarray, geom: Geometry, threshold: float) -> dict[str, 
             "hd_cv": cv_array(maps)}
 
 
-def _grid_groups(rec: Recording, phases, which, window_s, threshold, bad, interpolate):
+def _grid_groups(rec: Recording, groups, which, window_s, threshold, bad, interpolate):
     """Yield (grid, geometry, unit, phase, cycle, pooled summaries, window times, window summaries)."""
     chosen = grids(rec) if which is None else ([which] if isinstance(which, str) else list(which))
     if not chosen:
         geometry(rec)  # raises: no grid
-    groups = _groups(rec, phases)
-    bad_list = bad_names(bad)
+    bad_list = resolve_bad(rec, bad)
     for g in chosen:
         geom = geometry(rec, g)
         data, unit = _grid_data(rec, geom)
@@ -482,8 +499,8 @@ def map_series(rec: Recording, phases: pd.DataFrame | None = None, *, grids: str
         hd_cv`` (t in s from the first sample at the window centre; µV, mm, bit, 1).
     """
     parts = []
-    for g, _, _, phase, cycle, _, times, win in _grid_groups(rec, phases, grids, window_s, threshold, bad,
-                                                             interpolate):
+    for g, _, _, phase, cycle, _, times, win in _grid_groups(rec, _groups(rec, phases), grids, window_s, threshold,
+                                                             bad, interpolate):
         df = pd.DataFrame({"grid": g, "phase": phase, "cycle": cycle, "t": times, **win})
         parts.append(df)
     out = pd.concat(parts, ignore_index=True)
@@ -493,15 +510,17 @@ def map_series(rec: Recording, phases: pd.DataFrame | None = None, *, grids: str
 
 def map_features(rec: Recording, phases: pd.DataFrame | None = None, *, grids: str | Iterable[str] | None = None,
                  window_s: float = 1.0, threshold: float = 0.7, bad: Iterable[str] | pd.DataFrame | None = None,
-                 interpolate: bool = True, min_windows: int = 2) -> pd.DataFrame:
+                 interpolate: bool = True, min_windows: int = 2,
+                 groups: Sequence[tuple[str, object, Sequence[tuple[int, int]]]] | None = None) -> pd.DataFrame:
     """Tidy rows of the map features, per grid and phase (:data:`MAP_FEATURES`).
 
     For each grid and each (phase, cycle) group of the phase table, the RMS map pooled over
     the group's samples gives ``hd_rms_mean``, ``hd_centroid_x/y``, ``hd_entropy`` and
     ``hd_cv``; the centroids of its consecutive windows give the ``*_shift`` (last minus
-    first window) and ``*_slope`` (least squares, mm/s) features. When a phase has cycle
-    numbers, one more group with a missing cycle pools all its segments; a recording
-    without phases is one ``all`` phase.
+    first window), ``*_slope`` (least squares, mm/s) and ``hd_centroid_displacement`` (mm)
+    features. When a phase has cycle numbers, one more group with a missing cycle pools all
+    its segments (its centroid track runs over the repetitions); a recording without phases
+    is one ``all`` phase.
 
     Parameters
     ----------
@@ -520,6 +539,10 @@ def map_features(rec: Recording, phases: pd.DataFrame | None = None, *, grids: s
     min_windows : int
         Fewest windows for the shift and slope features; shorter groups give no shift rows,
         with a :class:`ParaspinalWarning` naming them.
+    groups : sequence of (phase, cycle, [(start, stop), ...]), optional
+        The (phase, cycle) groups as sample bounds ``[start, stop)``, instead of ``phases``
+        (e.g. the groups of the feature table, :mod:`paraspinal.features`); ``cycle`` None
+        or NA for a phase without cycle numbers or a pooled group.
 
     Returns
     -------
@@ -535,15 +558,16 @@ def map_features(rec: Recording, phases: pd.DataFrame | None = None, *, grids: s
     """
     rows, dropped, short = [], 0, []
     meta = {k: rec.meta.get(k) for k in ("subject", "group", "session", "task", "run")}
-    for g, geom, unit, phase, cycle, pooled, times, win in _grid_groups(rec, phases, grids, window_s, threshold,
+    groups = _groups(rec, phases) if groups is None else [
+        (str(p), pd.NA if c is None or pd.isna(c) else int(c), [(int(a), int(b)) for a, b in segs if b > a])
+        for p, c, segs in groups]
+    groups = [gr for gr in groups if gr[2]]
+    for g, geom, unit, phase, cycle, pooled, times, win in _grid_groups(rec, groups, grids, window_s, threshold,
                                                                         bad, interpolate):
         first = rec.channels.iloc[int(geom.index[geom.valid][0])]
         values = dict(pooled)
         if times.size >= max(2, min_windows):
-            for axis in ("x", "y"):
-                shift, slope = trend_array(times, win[f"hd_centroid_{axis}"])
-                values[f"hd_centroid_{axis}_shift"] = shift
-                values[f"hd_centroid_{axis}_slope"] = slope
+            values.update(_track(times, win))
         else:
             short.append(f"{g}/{phase}" + ("" if pd.isna(cycle) else f"/cycle {cycle}"))
         for name in MAP_FEATURES:
@@ -563,5 +587,18 @@ def map_features(rec: Recording, phases: pd.DataFrame | None = None, *, grids: s
     out["cycle"] = pd.array(out["cycle"], dtype="Int64")
     out.attrs["dropped"] = dropped
     out.attrs["parameters"] = {"window_s": window_s, "threshold": threshold, "interpolate": interpolate,
-                               "min_windows": min_windows, "bad": sorted(bad_names(bad))}
+                               "min_windows": min_windows, "bad": sorted(resolve_bad(rec, bad))}
+    return out
+
+
+def _track(times: np.ndarray, win: dict[str, np.ndarray]) -> dict[str, float]:
+    """Shift, slope and displacement of the window centroids (mm, mm/s, mm)."""
+    out = {}
+    for axis in ("x", "y"):
+        shift, slope = trend_array(times, win[f"hd_centroid_{axis}"])
+        out[f"hd_centroid_{axis}_shift"] = shift
+        out[f"hd_centroid_{axis}_slope"] = slope
+    both = np.isfinite(win["hd_centroid_x"]) & np.isfinite(win["hd_centroid_y"])
+    span = float(np.ptp(times[both])) if both.sum() >= 2 else np.nan
+    out["hd_centroid_displacement"] = float(np.hypot(out["hd_centroid_x_slope"], out["hd_centroid_y_slope"]) * span)
     return out

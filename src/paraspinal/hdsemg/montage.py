@@ -33,6 +33,7 @@ from ..errors import ParameterError
 from ..preprocessing.filters import provenance
 from ..recording import Recording
 from ..grids import Geometry, geometry, grids
+from .bad import resolve_bad
 
 __all__ = ["monopolar", "single_differential", "double_differential", "differential_weights", "MONTAGES"]
 
@@ -272,7 +273,8 @@ def monopolar(rec: Recording, reference: str | None = None, *, grids: str | Iter
         Grids to re-reference (default all).
     bad : list of str or DataFrame, optional
         Electrodes left out of the reference (a list of names, or the table of
-        :func:`paraspinal.hdsemg.detect_bad`); they are still re-referenced.
+        :func:`paraspinal.hdsemg.detect_bad`); they are still re-referenced. None (default):
+        those recorded in ``rec.meta`` (:func:`paraspinal.hdsemg.mark_bad`).
 
     Returns
     -------
@@ -291,7 +293,7 @@ def monopolar(rec: Recording, reference: str | None = None, *, grids: str | Iter
     out = rec.copy()
     if reference is None:
         return out
-    bad_names = _bad_names(bad)
+    bad_names = resolve_bad(rec, bad)
     data = rec.raw.get_data()
     for g in chosen:
         _check_monopolar(rec, g, "a common reference")
@@ -311,11 +313,4 @@ def monopolar(rec: Recording, reference: str | None = None, *, grids: str | Iter
     return res
 
 
-def _bad_names(bad) -> set[str]:
-    if bad is None:
-        return set()
-    if isinstance(bad, pd.DataFrame):
-        col = bad["bad"] if "bad" in bad.columns else pd.Series(True, index=bad.index)
-        return set(bad.loc[col.astype(bool), "channel"])
-    return {str(b) for b in bad}
 

@@ -21,6 +21,11 @@ scans file are written by MNE-BIDS (``write_raw_bids``). paraspinal then adds it
   cycle number or ``n/a``), ``sample`` (0-based); ``events.json`` describes the columns.
 - ``participants.tsv``: a ``group`` column (``control``/``patient``/...). Rows of other
   participants are kept; the column is added when missing.
+- for electrode grids: ``sub-<label>[_ses-<label>]_electrodes.tsv`` (``name, x, y,
+  coordinate_system, group``: every grid channel at its position in mm, the grid's name as
+  group and coordinate system), ``..._coordsystem.json`` (one named coordinate system per
+  grid, in mm, with its model and montage), and ``signal_electrode``/``group`` columns in
+  ``channels.tsv`` (:func:`write_electrodes`).
 
 Determinism: the measurement date is not written (``meas_date`` is cleared: BIDS
 ``acq_time`` becomes ``n/a`` and the EDF start date is MNE's fixed default), so writing
@@ -50,13 +55,14 @@ import pandas as pd
 from .._files import write_text_atomic
 from ..channels import MUSCLES, SIDES
 from ..errors import ChannelError, ParameterError, ReadError, WriteError
+from ..grids import layout_of
 from ..recording import Recording
 from .sidecars import NA as _NA
 from .sidecars import apply_sidecars, events_to_phases, parse_entities
 from .sidecars import read_tsv as _read_tsv
 
 __all__ = ["apply_sidecars", "read_bids", "write_bids", "parse_entities", "events_to_phases", "phases_to_events",
-           "EVENTS_COLUMNS", "EVENTS_JSON"]
+           "EVENTS_COLUMNS", "EVENTS_JSON", "write_electrodes"]
 
 _LABEL = re.compile(r"^[A-Za-z0-9]+$")
 _ENTITY_ORDER = ("sub", "ses", "task", "acq", "run")
@@ -246,6 +252,7 @@ def write_bids(
         raise WriteError(f"could not write the BIDS recording: {err}", file=bids_path.fpath) from err
 
     _write_channels(rec, bids_path.copy().update(suffix="channels", extension=".tsv").fpath)
+    write_electrodes(rec, bids_path.copy().update(suffix="channels", extension=".tsv").fpath, subject, session)
     _write_events(rec, bids_path.copy().update(suffix="events", extension=".tsv").fpath)
     _write_group(root, subject, group)
     return Path(bids_path.fpath)
@@ -341,3 +348,75 @@ def _write_group(root: Path, subject: str, group: str | None) -> None:
     info["group"] = {"Description": "Study group", "Levels": {"control": "healthy control",
                                                             "patient": "low-back-pain patient"}}
     write_text_atomic(sidecar, json.dumps(info, indent=4) + "\n")
+
+
+# ----------------------------------------------------------------------------- electrode grids
+def write_electrodes(rec: Recording, channels_tsv: Path, subject: str, session: str | None) -> list[Path]:
+    """Write the electrode grids of a Recording as BIDS-EMG ``electrodes.tsv`` and ``coordsystem.json``.
+
+    ``sub-<label>[_ses-<label>]_electrodes.tsv`` beside the data file holds one row per grid
+    channel: ``name`` (the channel's name), ``x``, ``y`` (mm, the channel table's ``x_mm``,
+    ``y_mm``), ``coordinate_system`` and ``group`` (the grid's name).
+    ``..._coordsystem.json`` has one coordinate system per grid (``EMGCoordinateSystem``
+    ``"Other"``, ``EMGCoordinateUnits`` ``"mm"``, a description of the frame, and
+    ``GridModel``/``Montage`` from ``rec.meta["grids"]``). ``channels_tsv`` gains
+    ``signal_electrode`` (the channel's electrode) and ``group``. By the BIDS inheritance
+    principle the two files apply to every task and run of the subject (and session).
+    Nothing is written for a recording without grids.
+
+    Parameters
+    ----------
+    rec : Recording
+    channels_tsv : Path
+        The recording's ``*_channels.tsv`` (already written).
+    subject, session : str
+        BIDS labels.
+
+    Returns
+    -------
+    list of Path
+        The files written (empty without grids).
+
+    Raises
+    ------
+    WriteError
+        Another recording of the same subject (and session) wrote a different layout.
+
+    References
+    ----------
+    BIDS specification, "Electromyography": electrodes description and coordinate systems.
+    """
+    layout = layout_of(rec)
+    if not len(layout):
+        return []
+    folder = channels_tsv.parent
+    prefix = f"sub-{subject}" + (f"_ses-{session}" if session else "")
+    table = pd.DataFrame({"name": layout["name"], "x": [f"{v:.6g}" for v in layout["x_mm"]],
+                          "y": [f"{v:.6g}" for v in layout["y_mm"]], "coordinate_system": layout["grid"],
+                          "group": layout["grid"]})
+    info = rec.meta.get("grids") or {}
+    systems = {}
+    for g in dict.fromkeys(layout["grid"]):
+        gi = info.get(g) or {}
+        systems[g] = {"EMGCoordinateSystem": "Other", "EMGCoordinateUnits": "mm",
+                      "EMGCoordinateSystemDescription": (
+                          f"electrode grid {g}: x along the grid's columns, y along its rows (row 0 caudal on the "
+                          "back, so y is cranio-caudal, positive cranially), origin at lattice cell (row 0, col 0)"),
+                      **({"GridModel": str(gi["model"])} if gi.get("model") else {}),
+                      "Montage": str(gi.get("montage", "monopolar"))}
+    electrodes = folder / f"{prefix}_electrodes.tsv"
+    coordsystem = folder / f"{prefix}_coordsystem.json"
+    text = table.to_csv(sep="\t", index=False, lineterminator="\n")
+    doc = json.dumps(systems, indent=2) + "\n"
+    for path, new in ((electrodes, text), (coordsystem, doc)):
+        if path.exists() and path.read_text(encoding="utf-8") != new:
+            raise WriteError("another recording of this subject wrote a different electrode layout", file=path,
+                             hint="record different grid placements as separate sessions (ses-)")
+    write_text_atomic(electrodes, text)
+    write_text_atomic(coordsystem, doc)
+    tsv = _read_tsv(channels_tsv)
+    grid_of = dict(zip(layout["name"], layout["grid"]))
+    tsv["signal_electrode"] = [n if n in grid_of else _NA for n in tsv["name"]]
+    tsv["group"] = [grid_of.get(n, _NA) for n in tsv["name"]]
+    _write_tsv(tsv, channels_tsv)
+    return [electrodes, coordsystem]

@@ -41,7 +41,7 @@ import pandas as pd
 
 from ..channels import parse_channel_name
 from ..errors import ChannelError, ParameterError, ParaspinalWarning, ReadError, SamplingRateError
-from ..grids import GRID_MODELS, model_positions, set_layout
+from ..grids import GRID_MODELS, model_positions, run_read_checks, set_layout
 from ..recording import Recording, unit_scale
 from ._mat5 import check_mat5
 
@@ -218,7 +218,9 @@ def read_otb_mat(
         EMG in volts; ``channels`` has ``grid, row, col, x_mm, y_mm``.
         ``meta["grids"]`` maps each grid to its ``model``, ``ied_mm``, ``n_rows``,
         ``n_cols``, ``label`` (the file's prefix), ``rotation``, ``flip_x`` and ``montage``
-        (``"monopolar"``); ``meta["otb_start_s"]`` is the export's first time stamp
+        (``"monopolar"``), and the bad electrodes found on the signals as read
+        (``bad``, ``bad_check``: :func:`paraspinal.hdsemg.mark_bad`, run through
+        ``paraspinal.grids.run_read_checks``); ``meta["otb_start_s"]`` is the export's first time stamp
         (OTBiolab+ exports a segment; the Recording's own clock starts at 0).
 
     Raises
@@ -297,7 +299,7 @@ def _attach_grids(rec: Recording, parts, labels, names, names_of, rotation, flip
         rec = set_layout(rec, pd.concat(layouts, ignore_index=True))
     rec = _set_muscles(rec, names_of, labels, path)
     rec.meta["grids"] = info
-    return rec
+    return run_read_checks(rec)  # bad electrodes, judged on the signals as read (paraspinal.hdsemg)
 
 
 def _set_muscles(rec: Recording, names_of, labels, path: Path) -> Recording:

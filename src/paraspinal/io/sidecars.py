@@ -14,6 +14,7 @@ BIDS specification, "Electromyography" and "Participants file"
 
 from __future__ import annotations
 
+import json
 import os
 import warnings
 from pathlib import Path
@@ -22,11 +23,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..errors import ParaspinalWarning, ReadError
+from ..errors import ChannelError, ParaspinalWarning, ReadError
+from ..grids import layout_from_electrodes, run_read_checks, set_layout
 from ..recording import Recording, normalise_group, unit_scale
 
-__all__ = ["NA", "apply_sidecars", "events_to_phases", "parse_entities", "read_tsv", "read_participants",
-           "participant_row", "sidecar_of", "same_file", "sidecar_exists"]
+__all__ = ["NA", "apply_sidecars", "apply_electrodes", "electrode_files", "events_to_phases", "parse_entities",
+           "read_tsv", "read_participants", "participant_row", "sidecar_of", "same_file", "sidecar_exists"]
 
 #: How BIDS tables write a missing value.
 NA = "n/a"
@@ -190,7 +192,8 @@ def apply_sidecars(rec: Recording, path: str | os.PathLike) -> Recording:
     Recording
         A new Recording with, when the sidecars exist: channel types, units and
         ``muscle``/``side``/``level`` from ``*_channels.tsv``; phases (with ``cycle``) from
-        ``*_events.tsv`` (replacing the file's own annotations); ``group`` (and ``age``,
+        ``*_events.tsv`` (replacing the file's own annotations); electrode grids from
+        ``*_electrodes.tsv`` and ``*_coordsystem.json`` (:func:`apply_electrodes`); ``group`` (and ``age``,
         ``sex`` when given) from ``participants.tsv``; ``subject``, ``session``, ``task``,
         ``run`` from the file name. Metadata already set (e.g. passed as ``meta=`` to the
         reader) is kept. Without sidecars, ``rec`` itself is returned unchanged.
@@ -216,7 +219,8 @@ def apply_sidecars(rec: Recording, path: str | os.PathLike) -> Recording:
     has_channels = sidecar_exists(channels_tsv, "BIDS channels.tsv")
     has_events = sidecar_exists(events_tsv, "BIDS events.tsv")
     has_participants = sidecar_exists(participants, "participants.tsv")
-    if not (has_channels or has_events or has_participants):
+    electrodes = electrode_files(path)
+    if not (has_channels or has_events or has_participants or electrodes):
         return rec
 
     out = rec
@@ -224,6 +228,8 @@ def apply_sidecars(rec: Recording, path: str | os.PathLike) -> Recording:
         out = _apply_channels(out, read_tsv(channels_tsv), channels_tsv)
     if has_events:
         out = _apply_events(out, read_tsv(events_tsv), events_tsv)
+    if electrodes:
+        out = apply_electrodes(out, electrodes, channels_tsv if has_channels else None)
     meta = dict(out.meta)
     found: dict[str, Any] = {"subject": ents.get("sub"), "session": ents.get("ses"), "task": ents.get("task"),
                              "run": _run_value(ents["run"]) if "run" in ents else None}
@@ -353,3 +359,221 @@ def _cycle(value: str, i: int, file) -> int | None:
 
 def _apply_events(rec: Recording, tsv: pd.DataFrame, file: Path) -> Recording:
     return rec.with_phases(events_to_phases(tsv, file))
+
+
+# ----------------------------------------------------------------------------- electrode grids
+_LENGTH_UNITS = ("mm", "cm", "m")
+_MIN_GRID = 4  # fewer electrodes in a group are bipolar pairs or single electrodes, not a grid
+
+
+def _inherited(path: Path, suffix: str, ext: str) -> list[Path]:
+    """Sidecars ``suffix``+``ext`` that apply to a data file by the BIDS inheritance principle.
+
+    Files in the data file's folder and its parents (up to the subject's folder) whose
+    entities (``space`` aside) are a subset of the data file's; the most specific level only.
+    """
+    ents = parse_entities(path)
+    best: list[Path] = []
+    best_n = -1
+    folder = path.parent
+    for _ in range(3):
+        for f in sorted(folder.glob(f"sub-*_{suffix}{ext}")):
+            e = parse_entities(f)
+            e.pop("suffix", None)
+            e.pop("space", None)
+            if not all(ents.get(k) == v for k, v in e.items()):
+                continue
+            if len(e) > best_n:
+                best, best_n = [f], len(e)
+            elif len(e) == best_n:
+                best.append(f)
+        if best or folder.name.startswith("sub-"):
+            break
+        folder = folder.parent
+    return best
+
+
+def electrode_files(path: str | os.PathLike) -> tuple[Path, list[Path]] | None:
+    """The ``*_electrodes.tsv`` and ``*_coordsystem.json`` files of a BIDS-EMG data file.
+
+    Parameters
+    ----------
+    path : path-like
+        The data file.
+
+    Returns
+    -------
+    (Path, list of Path) or None
+        The electrodes table and the coordinate-system files (one, or one per ``space-``
+        label), found by the inheritance principle (``sub-01_electrodes.tsv`` applies to
+        every task of subject 01); None without an electrodes table.
+
+    Raises
+    ------
+    ReadError
+        Several electrodes tables apply equally (e.g. two ``space-`` labels).
+    """
+    path = Path(path)
+    tables = _inherited(path, "electrodes", ".tsv")
+    if not tables:
+        return None
+    if len(tables) > 1:
+        raise ReadError(f"several electrodes tables apply: {[t.name for t in tables]}", file=path,
+                        hint="keep one *_electrodes.tsv per subject/session (BIDS inheritance), or use acq-")
+    return tables[0], _inherited(path, "coordsystem", ".json")
+
+
+def _coordinate_units(files: list[Path]) -> dict[str | None, str]:
+    """Units of each named coordinate system (key None: the file's top-level system)."""
+    out: dict[str | None, str] = {}
+    for f in files:
+        try:
+            doc = json.loads(f.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as err:
+            raise ReadError(f"could not read the coordinate system: {err}", file=f,
+                            hint="it must be a JSON object (BIDS *_coordsystem.json)") from err
+        space = parse_entities(f).get("space")
+
+        def unit(d: dict) -> str | None:
+            u = d.get("EMGCoordinateUnits", d.get("EMGCoordinateSystemUnits"))
+            return None if u is None else str(u)
+
+        if isinstance(doc, dict) and unit(doc) is not None:
+            out[space] = unit(doc)
+        if isinstance(doc, dict):
+            for name, sub in doc.items():
+                if isinstance(sub, dict) and unit(sub) is not None:
+                    out[str(name)] = unit(sub)
+    return out
+
+
+def _electrode_positions(rec: Recording, tsv: pd.DataFrame, channels: pd.DataFrame | None, file: Path
+                         ) -> pd.DataFrame:
+    """``name`` (channel), ``x``, ``y``, ``grid``, ``system`` of each EMG channel with a grid electrode."""
+    need = {"name", "x", "y"}
+    if not need <= set(tsv.columns):
+        raise ReadError(f"electrodes.tsv lacks the columns {sorted(need - set(tsv.columns))}", file=file,
+                        hint="BIDS requires name, x, y (z and coordinate_system as the coordinate system needs)")
+    grid = tsv["group"] if "group" in tsv.columns else pd.Series(NA, index=tsv.index)
+    system = tsv["coordinate_system"] if "coordinate_system" in tsv.columns else pd.Series(NA, index=tsv.index)
+    grid = grid.where(grid.map(_opt).notna(), system)
+    x = pd.to_numeric(tsv["x"].replace(NA, np.nan), errors="coerce")
+    y = pd.to_numeric(tsv["y"].replace(NA, np.nan), errors="coerce")
+    where = {(str(n), str(g)): (xv, yv, str(g), str(c)) for n, g, c, xv, yv in zip(tsv["name"], grid, system, x, y)
+             if _opt(str(g)) is not None and np.isfinite(xv) and np.isfinite(yv)}
+    by_name: dict[str, list[tuple]] = {}
+    for (n, _), v in where.items():
+        by_name.setdefault(n, []).append(v)
+    link: dict[str, tuple[str, str | None, str | None]] = {}  # channel (file name) -> (signal, reference, group)
+    if channels is not None and "signal_electrode" in channels.columns:
+        ref = channels["reference_electrode"] if "reference_electrode" in channels.columns else None
+        grp = channels["group"] if "group" in channels.columns else None
+        for i, name in enumerate(channels["name"]):
+            sig = _opt(channels["signal_electrode"].iat[i])
+            if sig is not None:
+                link[str(name)] = (sig, None if ref is None else _opt(ref.iat[i]), None if grp is None else
+                                   _opt(grp.iat[i]))
+    rows = []
+    for name, src, typ in zip(rec.channels["name"], rec.channels["source_name"], rec.channels["type"]):
+        if typ != "emg":
+            continue
+        sig, ref, grp = link.get(str(src), link.get(str(name), (str(src), None, None)))
+        cands = [v for v in by_name.get(sig, []) if grp is None or v[2] == grp]
+        if len(cands) != 1:
+            continue
+        xv, yv, g, c = cands[0]
+        other = [v for v in by_name.get(ref, []) if v[2] == g] if ref is not None else []
+        if len(other) == 1:  # a differential channel sits between its two electrodes
+            xv, yv = (xv + other[0][0]) / 2, (yv + other[0][1]) / 2
+        rows.append({"name": str(name), "x": xv, "y": yv, "grid": g, "system": c})
+    out = pd.DataFrame(rows, columns=["name", "x", "y", "grid", "system"])
+    # the frame's origin: the smallest electrode position of each group (not of its channels' midpoints)
+    out.attrs["origin"] = {g: (min(v[0] for vs in by_name.values() for v in vs if v[2] == g),
+                               min(v[1] for vs in by_name.values() for v in vs if v[2] == g))
+                           for g in set(out["grid"])}
+    return out
+
+
+def apply_electrodes(rec: Recording, files: tuple[Path, list[Path]], channels_tsv: Path | None = None) -> Recording:
+    """Attach the electrode grids of a BIDS-EMG ``*_electrodes.tsv`` to a Recording.
+
+    Each group of electrodes (the ``group`` column, else ``coordinate_system``) with at least
+    four EMG channels at positions on a regular lattice becomes a grid (columns ``grid, row,
+    col, x_mm, y_mm`` of the channel table; :func:`paraspinal.grids.layout_from_electrodes`).
+    A channel is linked to its electrode through ``signal_electrode`` (and ``group``) of
+    ``*_channels.tsv``, else by name; a channel whose ``reference_electrode`` is in the same
+    grid sits at the midpoint of the two. Units come from ``*_coordsystem.json``
+    (``EMGCoordinateUnits``, per named coordinate system or for the file; mm, cm or m).
+    Then the grids' bad electrodes are checked on the signals as read
+    (:func:`paraspinal.grids.run_read_checks`).
+
+    Parameters
+    ----------
+    rec : Recording
+        Read from the data file.
+    files : (Path, list of Path)
+        From :func:`electrode_files`.
+    channels_tsv : Path, optional
+        The recording's ``*_channels.tsv``.
+
+    Returns
+    -------
+    Recording
+        With the grids, and ``meta["grids"][grid]`` (``model`` from ``GridModel`` in the
+        coordinate system when given, ``ied_mm``, ``n_rows``, ``n_cols``, ``label``,
+        ``montage``, ``positions``). Groups that are not grids, or whose unit cannot be
+        turned into mm, are left without positions, with a
+        :class:`~paraspinal.errors.ParaspinalWarning`.
+
+    References
+    ----------
+    BIDS specification, "Electromyography": electrodes description and coordinate systems
+    (https://bids-specification.readthedocs.io).
+    """
+    table_file, systems_files = files
+    pos = _electrode_positions(rec, read_tsv(table_file), read_tsv(channels_tsv) if channels_tsv else None,
+                               table_file)
+    if pos.empty:
+        return rec
+    units = _coordinate_units(systems_files)
+    layouts, info, skipped = [], {}, []
+    for g, part in pos.groupby("grid", sort=False):
+        if len(part) < _MIN_GRID:
+            continue
+        system = part["system"].iat[0]
+        unit = units.get(system, units.get(g, units.get(None)))
+        if unit not in _LENGTH_UNITS:
+            skipped.append(f"{g} (unit {unit!r}" + (")" if unit else ": no *_coordsystem.json gives it)"))
+            continue
+        try:
+            lay = layout_from_electrodes(part, grid_column="grid", unit=unit, origin=pos.attrs["origin"])
+        except ChannelError as err:
+            skipped.append(f"{g} ({err})")
+            continue
+        layouts.append(lay)
+        step = [np.diff(np.unique(np.round(lay[c], 6))) for c in ("x_mm", "y_mm")]
+        ied = min(float(d.min()) for d in step if d.size) if any(d.size for d in step) else None
+        info[str(g)] = {"model": _system_field(systems_files, system, g, "GridModel"), "ied_mm": ied,
+                        "n_rows": int(lay["row"].max()) + 1, "n_cols": int(lay["col"].max()) + 1, "label": str(g),
+                        "rotation": 0, "flip_x": False,
+                        "montage": _system_field(systems_files, system, g, "Montage") or "monopolar",
+                        "positions": table_file.name}
+    if skipped:
+        warnings.warn(f"{table_file}: electrode groups {skipped} are not read as grids; their channels have no "
+                      "positions", ParaspinalWarning, stacklevel=4)
+    if not layouts:
+        return rec
+    out = set_layout(rec, pd.concat(layouts, ignore_index=True))
+    out.meta["grids"] = {**(out.meta.get("grids") or {}), **info}
+    return run_read_checks(out)
+
+
+def _system_field(files: list[Path], system: str, grid: str, key: str) -> str | None:
+    """A field of the named coordinate system of a grid (or of the file), e.g. ``GridModel``."""
+    for f in files:
+        doc = json.loads(f.read_text(encoding="utf-8"))
+        space = parse_entities(f).get("space")
+        for d in (doc.get(system), doc.get(grid), doc if space in (None, system, grid) else None):
+            if isinstance(d, dict) and d.get(key) is not None:
+                return str(d[key])
+    return None

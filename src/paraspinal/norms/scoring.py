@@ -27,6 +27,8 @@ NOT_A_DIAGNOSIS = ("research measure, not a diagnosis: z-scores against this lab
 
 STATIC = ("standing", "sitting", "prone", "rest")
 MOVEMENT = ("flexion", "extension", "lifting", "lowering", "walking")
+#: Sustained or repeated tasks over which HD-sEMG maps redistribute (a recording without phases is ``all``).
+SUSTAINED = ("sorensen_hold", "all") + MOVEMENT
 
 
 def score(features_df: pd.DataFrame, reference: NormativeReference, *, subject: str | Iterable[str] | None = None
@@ -147,6 +149,9 @@ class GuardingSign:
     items: tuple[GuardingItem, ...]
     citation: str
     optional: bool = False
+    #: Reported only for subjects with values of its features: a sign of a recording kind most
+    #: recordings lack (HD-sEMG maps need electrode grids), not "not assessable" for all others.
+    measured_only: bool = False
 
 
 #: The operational signs of METHODS.md 2.3 (plus reduced movement activity of 2.1).
@@ -182,6 +187,13 @@ GUARDING_SIGNS: tuple[GuardingSign, ...] = (
     GuardingSign("reduced_rom", "reduced range of motion",
                  (GuardingItem("trunk_flexion_max", -1, None, "any", "maximal trunk flexion"),),
                  "Lund et al. 1991; Neblett et al. 2013 (gross flexion ROM)"),
+    GuardingSign("reduced_redistribution", "less redistribution of activity within the muscle (HD-sEMG)",
+                 (GuardingItem("hd_centroid_displacement", -1, SUSTAINED, "extensor", "centroid displacement"),
+                  GuardingItem("hd_entropy", -1, SUSTAINED, "extensor", "map entropy"),
+                  GuardingItem("hd_cv", +1, SUSTAINED, "extensor", "map CV")),
+                 "Sanderson et al. 2019 (J Anat: less redistribution in an endurance task; Front Sports Act Living: "
+                 "lower entropy in lifting); Arvanitidis et al. 2021 (controls more homogeneous); Falla et al. 2014",
+                 measured_only=True),
 )
 
 _PHASE_WORDS = {"full_flexion": "full flexion", "sorensen_hold": "Sorensen hold"}
@@ -238,7 +250,8 @@ def guarding_profile(scores: pd.DataFrame, *, threshold: float = 2.0, aggregate:
     spasm-like burst; every control had FRP present) flag the sign when the subject's value lies
     beyond that value in the guarding direction (``n_beyond`` counts them; ``strength`` stays
     the aggregate of the finite z, NaN when there is none). A sign with no rows is ``assessable = False`` (e.g.
-    reduced range of motion without a trunk-angle feature). The mean over channels and phases
+    reduced range of motion without a trunk-angle feature), except a ``measured_only`` sign (less
+    redistribution of HD-sEMG maps), which is left out for a subject without grid features. The mean over channels and phases
     is the default because the maximum of many z-scores exceeds 2 by chance far more often.
 
     **This is a research profile, not a diagnosis.** No validated sEMG criterion of guarding or
@@ -330,6 +343,8 @@ def guarding_profile(scores: pd.DataFrame, *, threshold: float = 2.0, aggregate:
                        strength=np.nan, aggregate=aggregate, threshold=float(threshold), n_values=0, n_beyond=0,
                        feature=None, task=None, phase=None, channel=None, z=np.nan, reason="", citation=d.citation,
                        interpretation=NOT_A_DIAGNOSIS)
+            if (g is None or g.empty) and d.measured_only:
+                continue  # e.g. no electrode grid: the sign does not apply to this recording
             if g is None or g.empty:
                 feats = ", ".join(sorted({it.feature for it in d.items}))
                 row["reason"] = f"not assessable: no {feats} values for this subject in the scores"

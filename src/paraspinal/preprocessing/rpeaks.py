@@ -163,6 +163,9 @@ def _align(y: np.ndarray, s: np.ndarray, pos: np.ndarray, half: int, shift: int,
     if len(pos) < 2 or shift < 1:
         return pos
     for _ in range(n_iter):
+        pos = pos[(pos - half - shift >= 0) & (pos + half + shift < n)]  # a shifted beat may now reach an edge
+        if len(pos) < 2:
+            return pos
         T, _ = _templates(y, s, pos, half)
         W = _windows(y, pos, half + shift).astype(np.float64) / np.sqrt(s[:, pos])[:, :, None]
         Tw = T / np.sqrt(np.median(s, axis=1))[:, None]

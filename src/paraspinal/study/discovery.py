@@ -196,6 +196,7 @@ def _participants(root: Path, notes: list[str]) -> tuple[dict[str, dict[str, Any
 
 def _discover_bids(root: Path) -> Study:
     from ..io.bids import parse_entities
+    from ..io.sidecars import electrode_files
 
     root = root.resolve()
     notes: list[str] = []
@@ -223,6 +224,12 @@ def _discover_bids(root: Path) -> Study:
         stem = f.name.split(".")[0].rsplit("_", 1)[0]
         comps = tuple(str(f.with_name(f"{stem}_{s}{e}")) for s, e in _BIDS_SIDECARS
                       if f.with_name(f"{stem}_{s}{e}").is_file())
+        try:  # electrode grids (inherited: sub-01_electrodes.tsv, ...); a conflict fails on reading, in errors.csv
+            grid_files = electrode_files(f)
+        except ReadError:
+            grid_files = None
+        if grid_files:
+            comps += tuple(str(g) for g in (grid_files[0], *grid_files[1]))
         tasks.append(RecordingTask(path=str(f), rel=rel, meta=meta, companions=comps,
                                    extra={"participant": prow}, problem=duplicated.get(f"sub-{ents['sub']}")))
     return _warned(Study(root=root, kind="bids", recordings=_finalise(tasks), notes=notes))

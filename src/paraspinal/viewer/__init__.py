@@ -51,6 +51,8 @@ def view(rec_or_path: Recording | str | os.PathLike | None = None, *, study: str
         window is shown and returned at once (notebooks with ``%gui qt``, tests).
     guarding : bool, optional
         Open the guarding panel at once (default: when a study or reference is given).
+        A recording with electrode grids opens its map panel too
+        (``paraspinal.viewer.gridmap``).
     **options
         Passed to the ``BrowserWindow`` (``paraspinal.viewer.app``) (``window=``, ``n_channels=``,
         ``mode=``, ``time_format=``, ``qc=``, ``sidecar=``, ``pipeline=``, ``size=``).
@@ -86,6 +88,11 @@ def view(rec_or_path: Recording | str | os.PathLike | None = None, *, study: str
             win.show_guarding()
         except Exception as err:  # the traces stay usable without the panel
             win.status.showMessage(f"guarding panel: {err}", 10000)
+    if win.map_panel is None and "grid" in rec.channels.columns and rec.channels["grid"].notna().any():
+        try:  # an HD-sEMG recording: its map panel
+            win.show_map()
+        except Exception as err:
+            win.status.showMessage(f"map panel: {err}", 10000)
     if block:
         win.ask_on_close = True
         qapp.exec()

@@ -1,4 +1,4 @@
-"""The browser's main window: stacked traces, overview bar, phases, keys, guarding dock.
+"""The browser's main window: stacked traces, overview bar, phases, keys, guarding and map docks.
 
 Drawing (see ``docs/viewer.md``): the signals of the shown mode (raw, conditioned,
 envelope) stay in the recording's own array; a :class:`~paraspinal.viewer.pyramid.MinMaxPyramid`
@@ -24,6 +24,7 @@ import pyqtgraph as pg
 from pyqtgraph.Qt import QtCore, QtGui, QtWidgets
 
 from ..errors import ParameterError
+from ..grids import is_grid_recording
 from ..recording import Recording
 from . import keys as _keys
 from .dialogs import ChannelInfoDialog, ExportDialog, HelpDialog
@@ -249,6 +250,7 @@ class BrowserWindow(QtWidgets.QMainWindow):
         self.current_label = "standing"
         self.guarding_panel = None
         self._guarding_version = -1
+        self.map_panel = None
         self._phase_version = 0
         self._quiet = False
         self._draft: pg.LinearRegionItem | None = None
@@ -324,6 +326,8 @@ class BrowserWindow(QtWidgets.QMainWindow):
                            ("keys (?)", self.show_help)):
             action = bar.addAction(text)
             action.triggered.connect(lambda _=False, s=slot: s())
+        if is_grid_recording(self.rec):  # the HD-sEMG map panel (viewer.gridmap)
+            bar.addAction("map").triggered.connect(lambda _=False: self.toggle_map())
         self.status = self.statusBar()
         self.setFocusPolicy(QtCore.Qt.FocusPolicy.StrongFocus)
 
@@ -441,7 +445,9 @@ class BrowserWindow(QtWidgets.QMainWindow):
     def _make_label(self, i: int) -> str:
         row = self.table.iloc[i]
         m, s, lv = row["muscle"], row["side"], row["level"]
-        if isinstance(m, str) and isinstance(s, str):
+        if isinstance(row.get("grid"), str):  # a grid electrode: its name (they share muscle and side)
+            text = str(row["name"])
+        elif isinstance(m, str) and isinstance(s, str):
             text = f"{s} {m}" + (f" {lv}" if isinstance(lv, str) else "")
         else:
             text = str(row["name"])
@@ -944,6 +950,34 @@ class BrowserWindow(QtWidgets.QMainWindow):
         """Show or hide the guarding panel."""
         visible = self.guarding_panel is not None and self._guarding_dock.isVisible()
         self.show_guarding(not visible)
+
+    # ------------------------------------------------------------------ HD-sEMG map
+    def show_map(self, show: bool = True) -> Any:
+        """Show (made on first use) or hide the map panel of a grid recording; returns it.
+
+        The panel (:class:`~paraspinal.viewer.gridmap.GridMapPanel`) follows
+        :attr:`sigViewChanged`; with a reference or study it marks the controls' centroid.
+        """
+        from .gridmap import GridMapPanel, controls_centroids
+
+        if not show:
+            if self.map_panel is not None:
+                self._map_dock.hide()
+            return self.map_panel
+        if self.map_panel is None:
+            controls = controls_centroids(self._reference, self._study)
+            self.map_panel = GridMapPanel(self.rec, controls=controls, phases=self.phase_model.to_frame)
+            self._map_dock = self.add_dock(self.map_panel, "map", area="right")
+            self.resizeDocks([self._map_dock], [max(self.map_panel.minimumWidth(), int(0.42 * self.width()))],
+                             QtCore.Qt.Orientation.Horizontal)
+            self.sigViewChanged.connect(self.map_panel.show_view)
+            self.map_panel.show_view(self.view_state())
+        self._map_dock.show()
+        return self.map_panel
+
+    def toggle_map(self) -> None:
+        """Show or hide the map panel."""
+        self.show_map(not (self.map_panel is not None and self._map_dock.isVisible()))
 
     # ------------------------------------------------------------------ export and close
     def export_view(self, path: str | os.PathLike, *, width: int | None = None, what: str = "traces") -> Path:
