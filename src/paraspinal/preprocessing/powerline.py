@@ -488,7 +488,7 @@ def spectral_rows(data: np.ndarray, rows: Sequence[int], sfreq: float, *,
     stopbands : mapping of int to sequence of float, optional
         Per row, the harmonics to stop (empty: none); replaces interpolation.
     stop_width, max_drift, transition : float
-        Stop-band shape (:func:`stopband_gain`).
+        Stop-band shape (``stopband_gain``).
     segment_s : float
         Longer recordings are processed in overlapping segments of about this many
         seconds (default 64 s).
@@ -683,7 +683,7 @@ def remove_powerline(rec: Recording, freq: float | str | None = "auto", *,
         line in the quiet windows (:func:`~paraspinal.preprocessing.mains.detect_powerline_array`)
         and does nothing when no line is found; ``"none"``/None does nothing.
     method : {"stopband", "interpolation", "notch"}
-        ``"stopband"`` (default): zero-phase stop bands (:func:`stopband_gain`), as wide as
+        ``"stopband"`` (default): zero-phase stop bands (``stopband_gain``), as wide as
         the drift of the line, at the harmonics where a line stands out on each channel;
         ``"interpolation"``: spectrum interpolation (Mewett et al. 2001) at every
         harmonic; ``"notch"``: zero-phase IIR notches at every harmonic.
