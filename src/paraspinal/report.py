@@ -44,7 +44,7 @@ __all__ = ["write_report", "KEY_FEATURES", "group_values"]
 
 #: Features shown as group comparisons (per task and phase where they exist).
 KEY_FEATURES: tuple[str, ...] = ("err", "frr", "fer", "rms")
-_REPORT_VERSION = 1
+_REPORT_VERSION = 2
 _PARALLEL_PAGES = 16
 _GROUP_ORDER = ("control", "patient")
 _GROUP_COLORS = {"control": "#2b7bba", "patient": "#d9534f"}
@@ -392,6 +392,21 @@ def _result_rows(qc: pd.DataFrame, n: int = 300) -> tuple[list[list[str]], list[
             [[_num(v) for v in r] for r in art[ids + ["ff_artefact_to_emg", "artefact_reason"]].itertuples(index=False)][:n])
 
 
+def _quality_rows(feats: pd.DataFrame, n: int = 300) -> list[list[str]]:
+    """Per recording and channel: the values that carry a ``quality`` flag, by flag (features named)."""
+    if not len(feats) or "quality" not in feats:
+        return []
+    flagged = feats[feats["quality"].notna() & (feats["quality"] != "ok")]
+    if not len(flagged):
+        return []
+    ids = ["subject", "session", "task", "run", "channel", "quality"]
+    keyed = flagged.assign(**{c: flagged[c].astype(object).where(flagged[c].notna(), "") for c in ids})
+    rows = []
+    for key, g in keyed.groupby(ids, sort=True):
+        rows.append([_num(v) for v in key] + [str(len(g)), ", ".join(dict.fromkeys(g["feature"]))])
+    return rows[:n]
+
+
 def _group_stat_rows(out: Path, n: int = 30) -> tuple[list[str], list[list[str]], int]:
     """The ``n`` strongest group differences of ``OUT/group_stats.parquet`` (by q, then |g|)."""
     path = out / "group_stats.parquet"
@@ -532,6 +547,7 @@ def write_report(out: str | os.PathLike, *, force: bool = False, features: Seque
                     flagged[["subject", "session", "task", "run", "channel", "qc", "reason"]].itertuples(index=False)
                     ][:300] if len(flagged) else []
     missing_rows, artefact_rows = _result_rows(qc)
+    quality_rows = _quality_rows(feats)
     gs_cols, gs_rows, gs_total = _group_stat_rows(out)
     groups = {}
     for p in pages:
@@ -541,7 +557,8 @@ def write_report(out: str | os.PathLike, *, force: bool = False, features: Seque
         prov=prov, pages=pages, groups=groups, qc_counts=qc_counts, flagged=flagged_rows,
         n_flagged=len(flagged), errors=errors.to_dict(orient="records"), group_figs=group_figs,
         summary=summary, version=__version__, n_rows=len(feats), gs_columns=gs_cols, gs_rows=gs_rows,
-        gs_total=gs_total, missing_rows=missing_rows, artefact_rows=artefact_rows)
+        gs_total=gs_total, missing_rows=missing_rows, artefact_rows=artefact_rows,
+        quality_rows=quality_rows)
     _write_text(rdir / "index.html", html)
     _write_text(state_path, json.dumps(new_state, indent=1, default=str) + "\n")
     return rdir / "index.html"

@@ -42,13 +42,14 @@ from ..recording import Recording
 from .base import Context, Feature
 from .context import build_context
 from .expectations import missing_features, missing_message
+from .quality import ARTEFACT_FEATURES, quality_column
 from .registry import FAMILIES, FEATURES, feature_table_markdown, wanted
 
 __all__ = ["COLUMNS", "FEATURES", "Feature", "compute", "feature_table_markdown"]
 
 #: Columns of the tidy feature table.
 COLUMNS: tuple[str, ...] = ("subject", "group", "session", "task", "run", "channel", "muscle", "side", "phase",
-                            "cycle", "feature", "value", "unit")
+                            "cycle", "feature", "value", "unit", "quality")
 
 
 def compute(
@@ -83,6 +84,7 @@ def compute(
     spasm_merge: float = 0.25,
     spasm_edge: float = 0.5,
     block_channels: int = 4,
+    artefact: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Compute the features of a conditioned Recording as the tidy table of DESIGN.md.
 
@@ -150,12 +152,20 @@ def compute(
         Burst threshold factor, minimum duration (s), merge gap (s), phase edges ignored (s).
     block_channels : int
         Channels processed together.
+    artefact : pandas.DataFrame, optional
+        Per-channel summary of :func:`paraspinal.preprocessing.residual_artefact` for the
+        ``quality`` column (a study passes the one it computed for ``qc.parquet``); default:
+        measured here when a flexion-relaxation feature is computed.
 
     Returns
     -------
     pandas.DataFrame
         Columns :data:`COLUMNS`; ``attrs["parameters"]`` records the parameters and
         ``attrs["notes"]`` any caveat (e.g. co-contraction on un-normalised envelopes).
+        ``quality`` flags the values to read with care (:mod:`paraspinal.features.quality`):
+        flexion-relaxation rows carry ``"artefact"`` when the residual mains/ECG in full
+        flexion exceeds 0.3 x the EMG there, ``"phases_from_envelope"`` when no annotation or
+        angle gave the phases, else ``"ok"``; rows of features without a check carry None.
 
     Raises
     ------
@@ -175,7 +185,7 @@ def compute(
     the last sample, gives no row, and one that runs past the end is cut there, each with a
     warning naming it.
     """
-    params = {k: v for k, v in locals().items() if k not in ("rec", "phases")}
+    params = {k: v for k, v in locals().items() if k not in ("rec", "phases", "artefact")}
     file = rec.meta.get("source")
     want = wanted(features, percentiles)
     names = rec.emg_names if picks is None else list(picks)
@@ -198,9 +208,22 @@ def compute(
     for fam in asked:
         rows.extend(fam.rows(ctx))
     df = _table(ctx, rows)
+    df["quality"] = quality_column(df["feature"], df["channel"], _artefact_summary(ctx, df, artefact),
+                                   df.attrs["phase_source"])
     _note_missing(df, ctx, want, file)
     df.attrs["missing"] += [{"channel": nm, "family": "all", "features": "all", "reason": FLAT_REASON} for nm in flat]
     return df
+
+
+def _artefact_summary(ctx: Context, df: pd.DataFrame, given: pd.DataFrame | None) -> pd.DataFrame | None:
+    """The residual-artefact summary the ``quality`` column needs: given, measured, or None (no such row)."""
+    if given is not None:
+        return given
+    if not df["feature"].isin(sorted(ARTEFACT_FEATURES)).any():
+        return None
+    from ..preprocessing.artefact import residual_artefact
+
+    return residual_artefact(ctx.rec, ctx.ph, picks=list(ctx.names))[1]
 
 
 #: Peak-to-peak (µV) below which a conditioned EMG channel is flat: the QC's "flat line" (0.1 µV).
@@ -312,7 +335,7 @@ def _table(ctx: Context, rows: list[tuple]) -> pd.DataFrame:
     for col in ("subject", "group", "session", "task", "run"):
         v = rec.meta.get(col)
         df.insert(list(COLUMNS).index(col), col, None if v is None else str(v))
-    df = df[list(COLUMNS)]
+    df = df[[c for c in COLUMNS if c != "quality"]]  # quality: added by compute
     df.attrs["parameters"] = {k: (list(v) if isinstance(v, tuple) else v) for k, v in params.items()}
     df.attrs["notes"] = ctx.notes
     df.attrs["dropped"] = dropped

@@ -75,7 +75,7 @@ __all__ = [
 #: Columns of the tidy feature table; the same as ``paraspinal.features.COLUMNS`` (a test
 #: checks it), defined here so that the feature registry can import this module.
 FEATURE_COLUMNS: tuple[str, ...] = ("subject", "group", "session", "task", "run", "channel", "muscle", "side",
-                                    "phase", "cycle", "feature", "value", "unit")
+                                    "phase", "cycle", "feature", "value", "unit", "quality")
 
 #: Features of :func:`map_features`: name -> (unit, definition). ``U`` is the map's unit (uV).
 MAP_FEATURES: dict[str, tuple[str, str]] = {
@@ -585,6 +585,7 @@ def map_features(rec: Recording, phases: pd.DataFrame | None = None, *, grids: s
                       f"{max(2, min_windows)} windows of {window_s} s", ParaspinalWarning, stacklevel=2)
     out = pd.DataFrame(rows, columns=list(FEATURE_COLUMNS))
     out["cycle"] = pd.array(out["cycle"], dtype="Int64")
+    out["quality"] = pd.Series([None] * len(out), index=out.index, dtype=object)  # no quality check on maps
     out.attrs["dropped"] = dropped
     out.attrs["parameters"] = {"window_s": window_s, "threshold": threshold, "interpolate": interpolate,
                                "min_windows": min_windows, "bad": sorted(resolve_bad(rec, bad))}

@@ -558,7 +558,7 @@ def kinematic_features(rec: Recording, *, channel: str = "TRUNK_ANGLE") -> pd.Da
         "subject": meta.get("subject"), "group": meta.get("group"), "session": meta.get("session"),
         "task": meta.get("task"), "run": meta.get("run"), "channel": channel, "muscle": None, "side": None,
         "phase": "full_flexion", "cycle": pd.array(cyc, dtype="Int64"), "feature": "trunk_flexion_max",
-        "value": vals, "unit": "deg"})
+        "value": vals, "unit": "deg", "quality": None})
     for k in ("subject", "group", "session", "task", "run"):
         out[k] = out[k].astype(object).where(out[k].notna(), None)
         out[k] = [None if v is None else str(v) for v in out[k]]

@@ -30,8 +30,9 @@ __all__ = ["CACHE_VERSION", "Cache", "canonical_json", "file_sha256", "hash_file
 
 
 #: Version of the cache entries: part of every key, raised whenever the layout or what the same
-#: pipeline computes changes (3: mains by narrowness and stop bands, ECG only where found).
-CACHE_VERSION = 3
+#: pipeline computes changes (3: mains by narrowness and stop bands, ECG only where found; 4: the
+#: feature table's ``quality`` column).
+CACHE_VERSION = 4
 
 
 def file_sha256(path: str | os.PathLike, *, chunk: int = 1 << 20) -> str:

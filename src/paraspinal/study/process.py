@@ -22,7 +22,7 @@ __all__ = ["FEATURE_COLUMNS", "QC_ID_COLUMNS", "QC_RESULT_COLUMNS", "SORT_COLUMN
 
 #: Columns of the combined feature table (those of :data:`paraspinal.features.COLUMNS`).
 FEATURE_COLUMNS: tuple[str, ...] = ("subject", "group", "session", "task", "run", "channel", "muscle", "side",
-                                    "phase", "cycle", "feature", "value", "unit")
+                                    "phase", "cycle", "feature", "value", "unit", "quality")
 #: Row order of the feature table.
 SORT_COLUMNS: tuple[str, ...] = ("subject", "session", "task", "run", "channel", "phase", "cycle", "feature")
 #: Identity columns put in front of the QC table's own columns.
@@ -184,8 +184,11 @@ def process_recording(
             proc = _phases.set_phases(proc, ph)
         timings["phases"] = time.perf_counter() - t
         t = time.perf_counter()
+        artefact = residual_artefact(proc)[1]
+        timings["artefact"] = time.perf_counter() - t
+        t = time.perf_counter()
         fopts = dict(feature_options or {})
-        feats = _features.compute(proc, **fopts)
+        feats = _features.compute(proc, artefact=artefact, **fopts)
         missing = pd.DataFrame(feats.attrs.get("missing", []), columns=["channel", "family", "features", "reason"])
         wanted = fopts.get("features")
         if wanted is None or "trunk_flexion_max" in (wanted if not isinstance(wanted, str) else [wanted]):
@@ -196,9 +199,6 @@ def process_recording(
             if len(kin):
                 feats = pd.concat([feats, kin.astype(feats.dtypes.to_dict())], ignore_index=True)
         timings["features"] = time.perf_counter() - t
-        t = time.perf_counter()
-        artefact = residual_artefact(proc)[1]
-        timings["artefact"] = time.perf_counter() - t
         display = None
         if display_rate:
             t = time.perf_counter()
