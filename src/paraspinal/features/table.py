@@ -162,7 +162,7 @@ def compute(
     pandas.DataFrame
         Columns :data:`COLUMNS`; ``attrs["parameters"]`` records the parameters and
         ``attrs["notes"]`` any caveat (e.g. co-contraction on un-normalised envelopes).
-        ``quality`` flags the values to read with care (:mod:`paraspinal.features.quality`):
+        ``quality`` flags the values to read with care (module ``paraspinal.features.quality``):
         flexion-relaxation rows carry ``"artefact"`` when the residual mains/ECG in full
         flexion exceeds 0.3 x the EMG there, ``"phases_from_envelope"`` when no annotation or
         angle gave the phases, else ``"ok"``; rows of features without a check carry None.
