@@ -8,7 +8,8 @@ Each contender runs in a fresh Python process, so that nothing is imported alrea
 - ``import paraspinal``;
 - ``paraspinal --help`` (the installed console script);
 - ``paraspinal info FILE`` (a sample-study EDF: reading it and the quality glance);
-- ``import paraspinal; ps.read(FILE)``.
+- ``import paraspinal; ps.read(FILE)``;
+- ``import mne; mne.io.read_raw_edf(FILE, preload=True)`` (what reading the EDF costs MNE alone).
 
 The contenders are interleaved over ``--repeats`` rounds (after one unrecorded warm-up round,
 which fills the file cache); each process's wall time (from start to exit) and CPU time (user +
@@ -22,6 +23,7 @@ Usage::
 
     python scripts/bench_startup.py                    # 5 rounds
     python scripts/bench_startup.py --repeats 9 --file path/to/recording.edf
+    python scripts/bench_startup.py --before ../old-checkout/src   # and the same from an older tree
 """
 
 from __future__ import annotations
@@ -48,23 +50,35 @@ def cli_command() -> list[str]:
     return [sys.executable, "-c", "import sys; from paraspinal.cli import main; sys.exit(main())"]
 
 
-def contenders(file: Path) -> list[tuple[str, list[str]]]:
-    """``(label, argv)`` of every contender, in the order they run in each round."""
+def contenders(file: Path, before: Path | None = None) -> list[tuple[str, list[str], dict | None]]:
+    """``(label, argv, environment)`` of every contender, in the order they run in each round.
+
+    With ``before`` (the ``src`` folder of another checkout), the paraspinal contenders run a
+    second time with that folder first on ``PYTHONPATH``, labelled ``(before)``.
+    """
     py = [sys.executable, "-c"]
-    return [
+    runs = [
         ("python -c pass", py + ["pass"]),
         ("import mne", py + ["import mne"]),
         ("import paraspinal", py + ["import paraspinal"]),
         ("paraspinal --help", cli_command() + ["--help"]),
         ("paraspinal info FILE", cli_command() + ["info", str(file)]),
         ("import paraspinal; ps.read(FILE)", py + [f"import paraspinal as ps; ps.read({str(file)!r})"]),
+        ("import mne; mne.io.read_raw_edf(FILE)",
+         py + [f"import mne; mne.io.read_raw_edf({str(file)!r}, preload=True, verbose='error')"]),
     ]
+    out = [(label, cmd, None) for label, cmd in runs]
+    if before is not None:
+        path = [str(before), *filter(None, [os.environ.get("PYTHONPATH")])]
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(path)}
+        out += [(f"{label} (before)", cmd, env) for label, cmd in runs if "paraspinal" in label]
+    return out
 
 
-def run_once(argv: list[str]) -> dict:
+def run_once(argv: list[str], env: dict | None = None) -> dict:
     """Wall and CPU seconds of one process running ``argv`` to its end."""
     t0 = time.perf_counter()
-    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - t0
     err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
@@ -89,36 +103,43 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeats", type=int, default=5, help="rounds (each contender once per round)")
     ap.add_argument("--file", type=Path, default=SAMPLE, help="recording for `info` and `ps.read` (an EDF)")
     ap.add_argument("--out", type=Path, default=Path("bench_results/bench_startup.json"))
+    ap.add_argument("--before", type=Path, default=None, metavar="SRC",
+                    help="also run the paraspinal contenders from this src folder of an older checkout")
     args = ap.parse_args(argv)
     if not args.file.is_file():
         ap.error(f"{args.file} is not a file (give --file)")
 
-    runs = contenders(args.file.resolve())
-    results: dict[str, list[dict]] = {label: [] for label, _ in runs}
-    for label, cmd in runs:  # warm-up round: file cache, .pyc files; not recorded
-        run_once(cmd)
+    if args.before is not None and not (args.before / "paraspinal" / "__init__.py").is_file():
+        ap.error(f"--before {args.before}: no paraspinal package in it")
+    runs = contenders(args.file.resolve(), args.before.resolve() if args.before else None)
+    results: dict[str, list[dict]] = {label: [] for label, _, _ in runs}
+    for _, cmd, env in runs:  # warm-up round: file cache, .pyc files; not recorded
+        run_once(cmd, env)
     for r in range(args.repeats):
-        for label, cmd in runs:
-            res = run_once(cmd)
+        for label, cmd, env in runs:
+            res = run_once(cmd, env)
             results[label].append(res)
-            print(f"  round {r + 1}: {label:<34} wall {res['wall_s']:6.3f} s  cpu {res['cpu_s']:6.3f} s", flush=True)
+            print(f"  round {r + 1}: {label:<47} wall {res['wall_s']:6.3f} s  cpu {res['cpu_s']:6.3f} s", flush=True)
     rows = summarise(results, "import mne")
 
     print()
     print(f"fresh process each; median of {args.repeats} interleaved rounds; file {args.file.name}")
-    print(f"{'contender':<34} {'wall (s)':>9} {'cpu (s)':>8} {'wall/mne':>9} {'cpu/mne':>8}")
+    print(f"{'contender':<47} {'wall (s)':>9} {'cpu (s)':>8} {'wall/mne':>9} {'cpu/mne':>8}")
     for row in rows:
-        print(f"{row['contender']:<34} {row['wall_s']:9.3f} {row['cpu_s']:8.3f} "
+        print(f"{row['contender']:<47} {row['wall_s']:9.3f} {row['cpu_s']:8.3f} "
               f"{row['wall_ratio']:9.2f} {row['cpu_ratio']:8.2f}")
     by = {row["contender"]: row for row in rows}
     imp, helps = by["import paraspinal"], by["paraspinal --help"]
+    read, mne_read = by["import paraspinal; ps.read(FILE)"], by["import mne; mne.io.read_raw_edf(FILE)"]
     print(f"import paraspinal / import mne: cpu {imp['cpu_ratio']:.2f}, wall {imp['wall_ratio']:.2f} (target <= 1.5); "
-          f"paraspinal --help: {helps['wall_s']:.3f} s wall (target < 0.5 s on an idle machine)")
+          f"paraspinal --help: {helps['wall_s']:.3f} s wall (target < 0.5 s on an idle machine); "
+          f"ps.read / MNE's read, both from a fresh process: cpu {read['cpu_s'] / mne_read['cpu_s']:.2f}")
     doc = {
         "benchmark": "bench_startup",
-        "params": {"repeats": args.repeats, "file": str(args.file), "out": str(args.out)},
+        "params": {"repeats": args.repeats, "file": str(args.file), "out": str(args.out),
+                   "before": str(args.before) if args.before else None},
         "machine": {"python": platform.python_version(), "platform": platform.platform(), "cpus": os.cpu_count()},
-        "commands": {label: cmd for label, cmd in runs},
+        "commands": {label: cmd for label, cmd, _ in runs},
         "rows": rows,
         "raw": results,
     }
