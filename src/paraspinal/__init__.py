@@ -21,13 +21,16 @@ if TYPE_CHECKING:  # what the lazy names below are, for type checkers and IDEs
         datasets,
         errors,
         features,
+        grids,
         norms,
         phases,
         pipeline,
         preprocessing,
         recording,
+        report,
         study,
         synth,
+        viewer,
     )
     from .channels import parse_channel_name
     from .errors import ParaspinalError, ParaspinalWarning
@@ -39,20 +42,21 @@ if TYPE_CHECKING:  # what the lazy names below are, for type checkers and IDEs
 
 # Everything else is imported when first used (PEP 562; see paraspinal._lazy and docs/design.md):
 # ``import paraspinal`` loads neither MNE, pandas nor SciPy.
-__getattr__, __dir__ = _attach(
-    __name__,
-    submodules=["channels", "datasets", "errors", "features", "grids", "norms", "phases", "pipeline",
-                "preprocessing", "recording", "report", "study", "synth", "viewer"],
-    attrs={
-        ".channels": ["parse_channel_name"],
-        ".errors": ["ParaspinalError", "ParaspinalWarning"],
-        ".features": ["analyze"],
-        ".io": ["read", "write"],
-        ".pipeline": ["Pipeline", "preprocess"],
-        ".recording": ["Recording"],
-        ".study": ["run_study"],
-    },
-)
+if not TYPE_CHECKING:  # hidden from type checkers, so that a misspelt name is an error there
+    __getattr__, __dir__ = _attach(
+        __name__,
+        submodules=["channels", "datasets", "errors", "features", "grids", "norms", "phases", "pipeline",
+                    "preprocessing", "recording", "report", "study", "synth", "viewer"],
+        attrs={
+            ".channels": ["parse_channel_name"],
+            ".errors": ["ParaspinalError", "ParaspinalWarning"],
+            ".features": ["analyze"],
+            ".io": ["read", "write"],
+            ".pipeline": ["Pipeline", "preprocess"],
+            ".recording": ["Recording"],
+            ".study": ["run_study"],
+        },
+    )
 
 
 def view(*args, **kwargs):

@@ -80,27 +80,28 @@ __all__ = [
 
 # Each name is imported when first used (paraspinal._lazy): ``import paraspinal`` imports this
 # package for the hook below, without SciPy or pandas.
-__getattr__, __dir__ = _attach(__name__, submodules=["bad", "maps", "montage", "synth"], attrs={
-    ".bad": [
-        "BAD_COLUMNS", "bad_check", "bad_names", "check_on_read", "detect_bad", "interpolation_weights",
-        "mark_bad", "propagate_bad", "recorded_bad", "resolve_bad", "robust_z"
-    ],
-    "..grids": [
-        "GRID_MODELS", "LAYOUT_COLUMNS", "Geometry", "GridModel", "geometry", "grid_model", "grids",
-        "is_grid_recording", "layout_from_electrodes", "layout_of", "model_layout", "model_positions",
-        "register_read_check", "set_layout"
-    ],
-    ".maps": [
-        "FEATURE_COLUMNS", "MAP_FEATURES", "GridMaps", "centroid_array", "cv_array", "entropy_array",
-        "map_features", "map_series", "rms_map", "rms_maps", "to_lattice", "trend_array", "window_rms"
-    ],
-    ".montage": [
-        "MONTAGES", "differential_weights", "double_differential", "monopolar", "single_differential"
-    ],
-    ".synth": [
-        "BAD_KINDS", "GRID_STUDY_GROUPS", "GridTruth", "SyntheticGrid", "simulate_grid", "write_grid_study"
-    ],
-})
+if not TYPE_CHECKING:  # hidden from type checkers, so that a misspelt name is an error there
+    __getattr__, __dir__ = _attach(__name__, submodules=["bad", "maps", "montage", "synth"], attrs={
+        ".bad": [
+            "BAD_COLUMNS", "bad_check", "bad_names", "check_on_read", "detect_bad", "interpolation_weights",
+            "mark_bad", "propagate_bad", "recorded_bad", "resolve_bad", "robust_z"
+        ],
+        "..grids": [
+            "GRID_MODELS", "LAYOUT_COLUMNS", "Geometry", "GridModel", "geometry", "grid_model", "grids",
+            "is_grid_recording", "layout_from_electrodes", "layout_of", "model_layout", "model_positions",
+            "register_read_check", "set_layout"
+        ],
+        ".maps": [
+            "FEATURE_COLUMNS", "MAP_FEATURES", "GridMaps", "centroid_array", "cv_array", "entropy_array",
+            "map_features", "map_series", "rms_map", "rms_maps", "to_lattice", "trend_array", "window_rms"
+        ],
+        ".montage": [
+            "MONTAGES", "differential_weights", "double_differential", "monopolar", "single_differential"
+        ],
+        ".synth": [
+            "BAD_KINDS", "GRID_STUDY_GROUPS", "GridTruth", "SyntheticGrid", "simulate_grid", "write_grid_study"
+        ],
+    })
 
 
 def _check_on_read(rec):
