@@ -37,6 +37,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from . import _hooks
 from .channels import GRID_COLUMNS
 from .errors import ChannelError, ParameterError
 from .recording import Recording
@@ -501,9 +502,6 @@ def layout_of(rec: Recording) -> pd.DataFrame:
 
 
 # ----------------------------------------------------------------------------- checks on reading
-_READ_CHECKS: list[Callable[[Recording], Recording]] = []
-
-
 def register_read_check(check: Callable[[Recording], Recording]) -> None:
     """Register a check that the readers run on every grid recording they make.
 
@@ -512,15 +510,14 @@ def register_read_check(check: Callable[[Recording], Recording]) -> None:
     paraspinal`` always does: the readers (``paraspinal.io``) sit below ``hdsemg`` and
     cannot import it, as ``Recording.save`` reaches its writer through
     ``paraspinal.recording.register_writer``. Registering the same function twice
-    keeps one.
+    keeps one. (The list lives in ``paraspinal._hooks``, which imports nothing heavy.)
 
     Parameters
     ----------
     check : callable
         ``check(rec) -> Recording`` (a new Recording, e.g. with ``meta["grids"][g]["bad"]``).
     """
-    if check not in _READ_CHECKS:
-        _READ_CHECKS.append(check)
+    _hooks.register_read_check(check)
 
 
 def run_read_checks(rec: Recording) -> Recording:
@@ -530,6 +527,6 @@ def run_read_checks(rec: Recording) -> Recording:
     """
     if not is_grid_recording(rec):
         return rec
-    for check in _READ_CHECKS:
+    for check in _hooks.read_checks():
         rec = check(rec)
     return rec

@@ -14,13 +14,14 @@ from __future__ import annotations
 import copy as _copy
 import os
 import warnings
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import mne
 import numpy as np
 import pandas as pd
 
+from . import _hooks
 from .channels import CHANNEL_COLUMNS, GRID_COLUMNS, channel_table
 from .errors import ChannelError, ParameterError, ParaspinalWarning, SamplingRateError, WriteError
 
@@ -77,17 +78,9 @@ UNIT_SCALE: dict[str, float] = {"V": 1.0, "mV": 1e-3, "uV": 1e-6, "nV": 1e-9}
 
 # The writer behind Recording.save: paraspinal.io registers paraspinal.io.write when it is imported
 # (which ``import paraspinal`` always does). The io package sits above this module: recording
-# never imports io, so the two cannot import each other.
-_writer: Callable[..., Any] | None = None
-
-
-def register_writer(write: Callable[..., Any]) -> None:
-    """Set the function :meth:`Recording.save` calls: ``write(rec, path, fmt=..., overwrite=...)``.
-
-    :mod:`paraspinal.io` registers :func:`paraspinal.io.write` when it is imported.
-    """
-    global _writer
-    _writer = write
+# never imports io, so the two cannot import each other. The hook itself lives in paraspinal._hooks,
+# which imports nothing heavy, so that io can register it without importing MNE or pandas.
+register_writer = _hooks.register_writer
 
 
 _UNIT_ALIASES = {
@@ -715,10 +708,11 @@ class Recording:
 
         See :func:`paraspinal.io.write`.
         """
-        if _writer is None:
+        write = _hooks.writer()
+        if write is None:
             raise WriteError("no writer is registered for Recording.save", file=path,
                              hint="import paraspinal (or paraspinal.io) first, or call paraspinal.io.write")
-        _writer(self, path, fmt=fmt, overwrite=overwrite)
+        write(self, path, fmt=fmt, overwrite=overwrite)
 
     # ------------------------------------------------------------------ display
     def __repr__(self) -> str:

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import FormatError, ParameterError, ParaspinalWarning, ReadError
-from ..recording import register_writer
+from .._hooks import register_writer
 
 __all__ = ["read", "write", "FORMATS", "Format", "detect_format"]
 
