@@ -142,7 +142,8 @@ def lr_xcorr(left: np.ndarray, right: np.ndarray, sfreq: float, max_lag: float =
     k = min(int(round(max_lag * sfreq)), a.size - 1)
     # only lags |tau| <= k are needed: r(tau) = sum_t a(t) b(t + tau), for short envelopes
     # numpy's direct correlation of the padded right side is cheapest
-    r = np.correlate(np.pad(b, k), a, mode="valid") / den
+    pad = np.zeros(k)
+    r = np.correlate(np.concatenate([pad, b, pad]), a, mode="valid") / den
     lags = np.arange(-k, k + 1)
     i = int(np.argmax(r))
     return float(r[i]), float(lags[i] / sfreq)

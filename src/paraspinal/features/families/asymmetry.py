@@ -33,6 +33,15 @@ def rows(ctx: Context) -> Rows:
     sub = rec.channels[rec.channels["name"].isin(ctx.names)]
     pos = {nm: i for i, nm in enumerate(ctx.names)}
     rms = {key: ctx.rms(ctx.groups[key]) for key in ctx.gkeys}
+    seen: dict[tuple[int, int, int], tuple[float, float]] = {}
+
+    def xcorr(kl: int, kr: int, i: int) -> tuple[float, float]:
+        """Cross-correlation of one pair in one segment, computed once (the pooled groups reuse it)."""
+        if (kl, kr, i) not in seen:
+            ei = env_idx([i])
+            seen[(kl, kr, i)] = _tr.lr_xcorr(env[kl, ei], env[kr, ei], ctx.fs_env, ctx.options["max_lag"])
+        return seen[(kl, kr, i)]
+
     for left, right in bilateral_pairs(sub):
         kl, kr = pos[left], pos[right]
         lab = f"{left}|{right}"
@@ -41,9 +50,7 @@ def rows(ctx: Context) -> Rows:
             add(lab, muscles[kl], "L|R", key[0], key[1], "asymmetry_index", a["asymmetry_index"], "1")
             add(lab, muscles[kl], "L|R", key[0], key[1], "side_ratio", a["side_ratio"], "1")
             if ctx.want & {"lr_xcorr", "lr_lag"}:
-                xc = [_tr.lr_xcorr(env[kl, ei], env[kr, ei], ctx.fs_env, ctx.options["max_lag"])
-                      for ei in (env_idx([i]) for i in ctx.groups[key])]
-                xc = np.array(xc, float)
+                xc = np.array([xcorr(kl, kr, i) for i in ctx.groups[key]], float)
                 if np.isfinite(xc[:, 0]).any():
                     add(lab, muscles[kl], "L|R", key[0], key[1], "lr_xcorr", float(np.nanmean(xc[:, 0])), "1")
                     add(lab, muscles[kl], "L|R", key[0], key[1], "lr_lag", float(np.nanmean(xc[:, 1])), "s")
