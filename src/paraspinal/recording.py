@@ -539,7 +539,8 @@ class Recording:
                 )
         return out
 
-    def get_data(self, picks: str | Iterable[str] | None = None, unit: str | None = "uV") -> np.ndarray:
+    def get_data(self, picks: str | Iterable[str] | None = None, unit: str | None = "uV", *,
+                 out: np.ndarray | None = None) -> np.ndarray:
         """Return signals as an ``(n_channels, n_samples)`` array.
 
         Parameters
@@ -549,14 +550,28 @@ class Recording:
         unit : str or None
             Voltage unit for EMG and ECG channels (``"V"``, ``"mV"``, ``"uV"``); other channels
             are returned in their own unit (see ``channels["unit"]``). None returns volts.
+        out : numpy.ndarray, optional
+            A float64 array of shape ``(n_picks, n_samples)`` to fill and return instead of a
+            new one (a reader going through the channels block by block reuses one buffer).
 
         Returns
         -------
         numpy.ndarray
-            A new array.
+            A new array (or ``out``).
         """
         idx = self._picks(picks)
-        data = self.raw.get_data(picks=idx) if idx else np.empty((0, self.n_samples))
+        if out is not None:
+            if out.shape != (len(idx), self.n_samples) or out.dtype != np.float64:
+                raise ParameterError(f"out has shape {out.shape} and dtype {out.dtype}",
+                                     hint=f"pass a float64 array of shape {(len(idx), self.n_samples)}")
+            if idx and self.raw._data.dtype == np.float64:
+                # the values raw.get_data copies, without a new array (mode="clip": unbuffered; idx is valid)
+                np.take(self.raw._data, idx, axis=0, out=out, mode="clip")
+            elif idx:
+                out[...] = self.raw.get_data(picks=idx)
+            data = out
+        else:
+            data = self.raw.get_data(picks=idx) if idx else np.empty((0, self.n_samples))
         if unit is not None and len(idx):
             scale = unit_scale(unit)
             if scale is None:

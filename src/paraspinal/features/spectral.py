@@ -337,7 +337,7 @@ def fatigue_slope(data: np.ndarray, sfreq: float, *, window_s: float = 1.0, step
 
 
 def segment_psd(x: np.ndarray, sfreq: float, segments: np.ndarray, nperseg: int,
-                chunk_frames: int = 1024) -> tuple[np.ndarray, np.ndarray]:
+                chunk_frames: int = 1024, workers: int = -1) -> tuple[np.ndarray, np.ndarray]:
     """Welch power spectra of many segments of one recording, from one pass of frames.
 
     Welch's estimate (Welch 1967, IEEE Trans Audio Electroacoust 15:70-73) averages modified
@@ -360,7 +360,9 @@ def segment_psd(x: np.ndarray, sfreq: float, segments: np.ndarray, nperseg: int,
     nperseg : int
         Frame length (samples).
     chunk_frames : int
-        Frames transformed at a time (bounds memory).
+        Frames whose running sum is kept at a time (bounds memory).
+    workers : int
+        Threads of :func:`scipy.fft.rfft` (-1: every CPU); the result does not depend on it.
 
     Returns
     -------
@@ -408,7 +410,7 @@ def segment_psd(x: np.ndarray, sfreq: float, segments: np.ndarray, nperseg: int,
             t = tmp[:, :s1 - s0]
             np.subtract(blk, blk.mean(axis=-1, keepdims=True), out=t)
             t *= win
-            spec = _fft.rfft(t, axis=-1, workers=-1)
+            spec = _fft.rfft(t, axis=-1, workers=workers)
             p = csum[:, s0 - f0 + 1:s1 - f0 + 1]
             np.square(spec.real, out=p)
             p += np.square(spec.imag)
