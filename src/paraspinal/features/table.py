@@ -222,12 +222,12 @@ def _without_flat(rec: Recording, names: list[str], file: str | None) -> tuple[l
     """The channels that carry a signal, and the flat ones (left out, with one warning)."""
     unit = dict(zip(rec.channels["name"], rec.channels["unit"]))
     flat = []
-    bs = 4  # a few channels at a time: no copy of the whole recording
+    bs = 4  # a few channels at a time, into one buffer: no copy of the whole recording
+    buf = np.empty((min(bs, len(names)), rec.n_samples))
     for c0 in range(0, len(names), bs):
         blk = names[c0:c0 + bs]
-        x = rec.get_data(blk, unit="uV")
+        x = rec.get_data(blk, unit="uV", out=buf[:len(blk)])
         lo, hi = x.min(axis=1), x.max(axis=1)
-        del x
         for nm, a, b in zip(blk, lo.tolist(), hi.tolist()):
             limit = FLAT_UV if unit[nm] == "V" else 0.0
             if not b - a > limit:
@@ -305,12 +305,16 @@ def _table(ctx: Context, rows: list[tuple]) -> pd.DataFrame:
     f_order = {f: i for i, f in enumerate(["rms", "arv", "iemg", "peak", *[f"p{p:g}" for p in percentiles]]
                                           + [f for f in FEATURES if f not in ("rms", "arv", "iemg", "peak", "p10",
                                                                                "p50", "p90")])}
-    # sort keys from the rows themselves (plain lists, no pandas in the loop); NaN for an unknown key
+    # sort keys: each distinct name looked up once (NaN for an unknown one), no pandas in a loop
     nan = float("nan")
-    cycles = [None if v is None or pd.isna(v) else int(v) for v in (r[4] for r in rows)]
     keep = np.flatnonzero(finite)
-    keys = [np.array([order.get(r[k], nan) for r in rows], float)[keep]
-            for k, order in ((5, f_order), (3, ph_order), (0, ch_order))]
+
+    def key(col: str, order: dict) -> np.ndarray:
+        codes, uniq = pd.factorize(df[col])
+        return np.array([order.get(u, nan) for u in uniq] + [nan], float)[codes][keep]  # code -1: missing
+
+    keys = [key(col, order) for col, order in (("feature", f_order), ("phase", ph_order), ("channel", ch_order))]
+    cycles = [v if type(v) is int else (None if v is None or pd.isna(v) else int(v)) for v in (r[4] for r in rows)]
     y = np.array([10**9 if v is None else v for v in cycles], float)[keep]
     order = keep[np.lexsort((keys[0], y, keys[1], keys[2]))]
     df = df.take(order).reset_index(drop=True)
