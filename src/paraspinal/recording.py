@@ -709,10 +709,10 @@ class Recording:
             orig_time=None,
             extras=[{} if pd.isna(c) else {"cycle": int(c)} for c in cycles],
         )
-        # only the annotations change: share the (read-only by convention) signal buffer instead
-        # of copying the whole recording
-        raw = mne.io.RawArray(self.raw._data, self.raw.info.copy(), first_samp=self.raw.first_samp,
-                              copy="auto", verbose=False)
+        # only the annotations change: share the (read-only by convention) signal buffer and the
+        # unchanged MNE Info instead of copying them (docs/design.md, "Data model")
+        raw = mne.io.RawArray(self.raw._data, self.raw.info, first_samp=self.raw.first_samp,
+                              copy=None, verbose=False)
         _warn_outside(phases, self.duration, self.meta.get("source"))
         with warnings.catch_warnings():  # said above, with the phases' names
             warnings.filterwarnings("ignore", message=r"(Limited|Omitted) \d+ annotation", category=RuntimeWarning)
