@@ -711,8 +711,8 @@ class Recording:
         )
         # only the annotations change: share the (read-only by convention) signal buffer and the
         # unchanged MNE Info instead of copying them (docs/design.md, "Data model")
-        raw = mne.io.RawArray(self.raw._data, self.raw.info, first_samp=self.raw.first_samp,
-                              copy=None, verbose=False)
+        data = np.asanyarray(self.raw._data, dtype=np.float64)  # the same array unless MNE would convert it
+        raw = mne.io.RawArray(data, self.raw.info, first_samp=self.raw.first_samp, copy=None, verbose=False)
         _warn_outside(phases, self.duration, self.meta.get("source"))
         with warnings.catch_warnings():  # said above, with the phases' names
             warnings.filterwarnings("ignore", message=r"(Limited|Omitted) \d+ annotation", category=RuntimeWarning)

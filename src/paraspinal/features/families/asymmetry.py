@@ -5,6 +5,8 @@ Rows are labelled with the pair, left first: ``channel == "L_MF|R_MF"``, ``side 
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ...channels import bilateral_pairs
@@ -49,7 +51,13 @@ def rows(ctx: Context) -> Rows:
             a = _tr.asymmetry(rms[key][kl], rms[key][kr])
             add(lab, muscles[kl], "L|R", key[0], key[1], "asymmetry_index", a["asymmetry_index"], "1")
             add(lab, muscles[kl], "L|R", key[0], key[1], "side_ratio", a["side_ratio"], "1")
-            if ctx.want & {"lr_xcorr", "lr_lag"}:
+            if ctx.want & {"lr_xcorr", "lr_lag"} and len(ctx.groups[key]) == 1:
+                # one segment: its value is the mean (np.nanmean of one value is 0.0 + value)
+                r, lag = xcorr(kl, kr, ctx.groups[key][0])
+                if math.isfinite(r):
+                    add(lab, muscles[kl], "L|R", key[0], key[1], "lr_xcorr", 0.0 + r, "1")
+                    add(lab, muscles[kl], "L|R", key[0], key[1], "lr_lag", 0.0 + lag, "s")
+            elif ctx.want & {"lr_xcorr", "lr_lag"}:
                 xc = np.array([xcorr(kl, kr, i) for i in ctx.groups[key]], float)
                 if np.isfinite(xc[:, 0]).any():
                     add(lab, muscles[kl], "L|R", key[0], key[1], "lr_xcorr", float(np.nanmean(xc[:, 0])), "1")
