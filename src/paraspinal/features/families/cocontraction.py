@@ -49,8 +49,11 @@ def rows(ctx: Context) -> Rows:
         return out
     ka, kb = [pos[ag] for ag, an in pairs], [pos[an] for ag, an in pairs]
     # every pair at once, one group at a time (each row reduced as on its own)
-    res = {key: _tr.cocontraction(ctx.env[np.ix_(ka, ei)], ctx.env[np.ix_(kb, ei)])
-           for key in ctx.gkeys for ei in (ctx.env_idx(ctx.groups[key]),)}
+    res = {}
+    for key in ctx.gkeys:
+        ei = ctx.env_idx(ctx.groups[key])
+        r = _tr.cocontraction(ctx.env[np.ix_(ka, ei)], ctx.env[np.ix_(kb, ei)])
+        res[key] = {feat: r[feat].tolist() for feat in _COC}  # Python floats: the same values
     for j, (ag, an) in enumerate(pairs):
         a, b = ka[j], kb[j]
         lab = f"{ag}|{an}"
