@@ -125,7 +125,7 @@ def _one_pass(ctx: Context, needs: set[str]) -> None:
         for c0 in starts[g::w]:
             blk = names[c0:c0 + bs]
             x = ctx.rec.get_data(blk, unit="uV", out=buf[:len(blk)])
-            _block(ctx, x, c0, nps, needs, workers=1 if w > 1 else -1)
+            _block(ctx, x, c0, nps, needs, workers=1 if w > 1 else default_workers())
 
     if w == 1:
         run(0)
