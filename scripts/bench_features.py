@@ -5,7 +5,19 @@ Synthetic flexion-relaxation cycles (paraspinal.synth.simulate_array), 16 EMG ch
 
 * ``preprocess``: :func:`paraspinal.pipeline.preprocess` with the default pipeline;
 * ``phases``: :func:`paraspinal.phases.from_angle` on the trunk-angle channel;
-* ``features``: :func:`paraspinal.features.compute` (every feature).
+* ``features``: :func:`paraspinal.features.compute` (every feature);
+* ``whole chain``: what a study does with one file — :func:`paraspinal.read` of the same
+  recording written as EDF (written before the timing), the default conditioning, phases from
+  the angle and every feature;
+* ``NeuroKit2``: ``emg_clean`` + ``emg_amplitude`` per EMG channel of the same signals (uV),
+  which conditions and makes an envelope but computes no feature. Skipped, with a message,
+  when neurokit2 is not installed (it is not a dependency of paraspinal:
+  ``pip install neurokit2`` to include it).
+
+Ratios: features / preprocess (target <= 1), whole chain / NeuroKit2 (target <= 0.5). Every
+contender is warmed up first on 30 s of the same recording (imports, first-call costs), and
+3-4x the input is touched and freed before each timing (first-touch page faults cost up to
+~3 s per GB on some virtual machines and would otherwise land on whichever step runs first).
 
 Memory is the tracemalloc peak of the Python allocations made during a second, untimed
 feature call (NumPy arrays are traced; tracemalloc slows allocation, so time and memory
@@ -14,14 +26,18 @@ are measured on separate calls), compared with the size of the EMG input array
 
 Usage::
 
-    python scripts/bench_features.py                 # 60 min (heavy: ~4 GB RAM)
-    python scripts/bench_features.py --minutes 5     # quick
+    python scripts/bench_features.py                 # 60 min (heavy: ~5 GB RAM)
+    python scripts/bench_features.py --minutes 15
+    python scripts/bench_features.py --minutes 5 --skip neurokit2 chain   # quick
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import json
+import os
+import tempfile
 import time
 import tracemalloc
 import warnings
@@ -33,11 +49,38 @@ CHANNELS = ("L_LT", "R_LT", "L_IL", "R_IL", "L_MF", "R_MF", "L_ES", "R_ES", "L_Q
             "L_RA", "R_RA", "L_EO", "R_EO", "L_IO", "R_IO")
 
 
+def neurokit(x: np.ndarray, sfreq: float) -> list:
+    """NeuroKit2's conditioning and envelope, one channel at a time (its API takes one signal)."""
+    import neurokit2 as nk
+
+    return [nk.emg_amplitude(nk.emg_clean(row, sampling_rate=int(sfreq))) for row in x]
+
+
+def whole_chain(path: Path) -> int:
+    """Read -> default conditioning -> phases from the angle -> every feature (rows returned)."""
+    import paraspinal as ps
+    from paraspinal import features, phases
+
+    rec = ps.read(path)
+    proc = ps.preprocess(rec)
+    del rec
+    proc = phases.set_phases(proc, phases.from_angle(proc))
+    return len(features.compute(proc))
+
+
+def prefault(nbytes: int) -> None:
+    """Touch and free memory once so that no contender pays the first-touch cost of the others."""
+    buf = np.ones(nbytes // 8)
+    del buf
+    gc.collect()
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--minutes", type=float, default=60.0)
     ap.add_argument("--sfreq", type=float, default=2000.0)
     ap.add_argument("--out", default="bench_results/bench_features.json")
+    ap.add_argument("--skip", nargs="*", default=[], help="contenders to skip (neurokit2, chain)")
     args = ap.parse_args()
 
     from paraspinal import Recording, features, phases, synth
@@ -53,9 +96,28 @@ def main() -> None:
     t_sim = time.perf_counter() - t0
     n_emg = len(rec.emg_names)
     input_bytes = n_emg * rec.n_samples * 8
+    tmp = tempfile.TemporaryDirectory(prefix="bench_features_")
+    edf = Path(tmp.name) / "recording.edf"
+    nk_ok = "neurokit2" not in args.skip
+    if nk_ok:
+        try:
+            import neurokit2  # noqa: F401
+        except ImportError:
+            nk_ok = False
+            print("NeuroKit2 is not installed: its contender is skipped (pip install neurokit2 to include it)")
+    emg_uv = rec.emg(unit="uV") if nk_ok else None
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
+        if "chain" not in args.skip:
+            rec.save(edf)  # untimed; the chain reads it back
+        # warm up imports and first-call costs on 30 s of the same data, so that no step pays them
+        warm = Path(tmp.name) / "warm.edf"
+        rec.crop(0.0, min(30.0, rec.duration)).save(warm)
+        whole_chain(warm)
+        if nk_ok:
+            neurokit(emg_uv[:, : int(30 * args.sfreq)], args.sfreq)
+        prefault(3 * input_bytes)
         t0 = time.perf_counter()
         proc = preprocess(rec)
         t_pre = time.perf_counter() - t0
@@ -72,15 +134,34 @@ def main() -> None:
         table = features.compute(proc)
         _, peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()
+        n_rows, n_samples = len(table), proc.n_samples
+        del table, proc
+        t_chain = t_nk = None
+        if "chain" not in args.skip:
+            prefault(4 * input_bytes)  # the chain holds the read signals and the conditioned copy
+            t0 = time.perf_counter()
+            whole_chain(edf)
+            t_chain = time.perf_counter() - t0
+        if nk_ok:
+            prefault(3 * input_bytes)
+            t0 = time.perf_counter()
+            neurokit(emg_uv, args.sfreq)
+            t_nk = time.perf_counter() - t0
+            del emg_uv
+    tmp.cleanup()
 
     res = {
-        "minutes": args.minutes, "sfreq": args.sfreq, "n_emg_channels": n_emg, "n_samples": proc.n_samples,
-        "n_phases": len(ph), "n_rows": len(table), "simulate_s": t_sim, "preprocess_s": t_pre, "phases_s": t_ph,
+        "minutes": args.minutes, "sfreq": args.sfreq, "n_emg_channels": n_emg, "n_samples": n_samples,
+        "n_phases": len(ph), "n_rows": n_rows, "simulate_s": t_sim, "preprocess_s": t_pre, "phases_s": t_ph,
         "features_s": t_feat, "phases_plus_features_s": t_ph + t_feat,
-        "ratio_to_preprocess": (t_ph + t_feat) / t_pre, "target_ratio": 2.0,
+        "features_over_preprocess": t_feat / t_pre, "target_features_over_preprocess": 1.0,
+        "ratio_to_preprocess": (t_ph + t_feat) / t_pre,
+        "whole_chain_s": t_chain, "neurokit2_clean_amplitude_s": t_nk,
+        "chain_over_neurokit2": t_chain / t_nk if t_chain and t_nk else None, "target_chain_over_neurokit2": 0.5,
         "input_array_MB": input_bytes / 1e6, "features_tracemalloc_peak_MB": peak / 1e6,
         "memory_ratio": peak / input_bytes, "target_memory_ratio": 1.5,
         "memory_measure": "tracemalloc peak during features.compute (NumPy allocations traced)",
+        "cpu_count": os.cpu_count(),
     }
     print(f"{'quantity':32s} value")
     for k, v in res.items():

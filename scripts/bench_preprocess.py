@@ -17,7 +17,12 @@ traced time is printed too). Before any timing, 3x the input is touched and free
   that carry ECG -> 250 ms moving RMS, on ONE working copy, with the same in-place kernels as
   ``preprocess``. Both use both cores (per-channel work on up to 2 threads; ``os.cpu_count()`` is
   printed); the floor below is single-threaded by definition.
-* NeuroKit2: ``emg_clean`` + ``emg_amplitude`` per channel.
+* paraspinal whole chain: what a study does with one file — ``paraspinal.read`` of the same
+  array written as EDF before the timing (16-bit, as a study's files are), the default
+  conditioning, phases (``phases.detect``: here the envelope, the data have no angle or
+  annotations) and every feature (``features.compute``).
+* NeuroKit2: ``emg_clean`` + ``emg_amplitude`` per channel (skipped, with a message, when
+  neurokit2 is not installed; it is not a dependency of paraspinal).
 * BioSPPy: ``biosppy.signals.emg.emg(signal, sampling_rate, show=False)`` per channel.
 * floor: ``scipy.signal.sosfiltfilt`` band-pass (4th-order Butterworth 20-450 Hz) per channel.
 
@@ -37,9 +42,12 @@ from __future__ import annotations
 
 import argparse
 import gc
+import importlib
+import importlib.util
 import json
 import os
 import platform
+import tempfile
 import time
 import tracemalloc
 import warnings
@@ -117,6 +125,31 @@ def prepare_preprocess(x: np.ndarray) -> None:
     _PREPROCESS[:] = [ps.preprocess, rec, {"steps": steps}]
 
 
+_EDF: list = []
+
+
+def prepare_whole_chain(x: np.ndarray, path: str) -> None:
+    import paraspinal as ps
+
+    rec = ps.Recording.from_array(x, FS, [f"ch{i}" for i in range(x.shape[0])], units="uV")
+    rec.save(path, overwrite=True)
+    _EDF[:] = [path]
+
+
+def whole_chain(x: np.ndarray):
+    """Read the EDF of ``x`` -> default conditioning -> phases -> every feature."""
+    import paraspinal as ps
+    from paraspinal import features, phases
+
+    rec = ps.read(_EDF[0])
+    proc = ps.preprocess(rec)
+    del rec
+    ph = phases.detect(proc)
+    if len(ph):
+        proc = phases.set_phases(proc, ph)
+    return features.compute(proc)
+
+
 def neurokit(x: np.ndarray) -> list:
     import neurokit2 as nk
 
@@ -184,12 +217,15 @@ def main() -> None:
     ap.add_argument("--minutes", type=float, default=60.0)
     ap.add_argument("--channels", type=int, default=16)
     ap.add_argument("--out", default="bench_results/bench_preprocess.json")
-    ap.add_argument("--skip", nargs="*", default=[], help="contenders to skip (neurokit2, biosppy, chain)")
+    ap.add_argument("--skip", nargs="*", default=[],
+                    help="contenders to skip (neurokit2, biosppy, chain, whole)")
     args = ap.parse_args()
     x = make_data(args.channels, args.minutes)
+    for mod, name in (("neurokit2", "neurokit2"), ("biosppy.signals.emg", "biosppy")):
+        if name not in args.skip and importlib.util.find_spec(mod.split(".")[0]) is None:
+            print(f"{name} is not installed: its contender is skipped (pip install {name} to include it)")
+            args.skip.append(name)
     # warm up imports and caches so no contender pays for them inside its timing
-    import importlib
-
     for mod in ("paraspinal.preprocessing", "neurokit2", "biosppy.signals.emg"):
         try:
             importlib.import_module(mod)
@@ -204,6 +240,15 @@ def main() -> None:
     if "chain" not in args.skip:  # the in-place kernels (needs the version of this script's era)
         paraspinal_chain(x[:2, : int(20 * FS)])
         contenders.append(("paraspinal default chain", paraspinal_chain))
+    tmp = None
+    if "whole" not in args.skip:
+        tmp = tempfile.TemporaryDirectory(prefix="bench_preprocess_")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            prepare_whole_chain(x[:, : int(20 * FS)], os.path.join(tmp.name, "warm.edf"))
+            whole_chain(None)  # warm up the readers, phases and features
+            prepare_whole_chain(x, os.path.join(tmp.name, "recording.edf"))
+        contenders.append(("paraspinal whole chain (read to features)", whole_chain))
     contenders.append(("scipy sosfiltfilt band-pass (floor)", floor))
     if "neurokit2" not in args.skip:
         contenders.append(("NeuroKit2 emg_clean + emg_amplitude", neurokit))
@@ -224,6 +269,11 @@ def main() -> None:
         ratios["chain / neurokit2"] = chain / t["NeuroKit2 emg_clean + emg_amplitude"]
     if "BioSPPy emg.emg" in t:
         ratios["chain / biosppy"] = chain / t["BioSPPy emg.emg"]
+    whole = t.get("paraspinal whole chain (read to features)")
+    if whole is not None and "NeuroKit2 emg_clean + emg_amplitude" in t:
+        ratios["whole chain / neurokit2"] = whole / t["NeuroKit2 emg_clean + emg_amplitude"]
+    if tmp is not None:
+        tmp.cleanup()
     print(f"\n{args.channels} channels x {args.minutes:g} min x {FS:g} Hz float64 = {size / 1e6:.0f} MB; "
           f"{os.cpu_count()} CPUs: the paraspinal chain uses up to 2 threads, the floor is single-threaded")
     print(f"{'contender':40s} {'time (s)':>9s} {'traced (s)':>11s} {'peak alloc (MB)':>16s} {'peak/input':>11s} "

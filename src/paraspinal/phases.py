@@ -1130,10 +1130,18 @@ def from_envelope(rec: Recording, *, picks: Iterable[str] | None = None, window_
     if not picks:
         raise ChannelError("no EMG channel to take phases from", file=rec.meta.get("source"))
     fs = rec.sfreq
-    env = moving_rms_array(rec.get_data(picks, unit="uV"), fs, window_ms)
-    med = np.median(env, axis=1, keepdims=True)
-    med[med <= 0] = 1.0
-    e = (env / med).mean(axis=0)
+    # one channel at a time (no channels x samples temporaries): each envelope over its median,
+    # added in channel order, then divided by the count (the mean over channels, same sums)
+    buf, env, e = np.empty((1, rec.n_samples)), np.empty(rec.n_samples), None
+    for nm in picks:
+        moving_rms_array(rec.get_data([nm], unit="uV", out=buf)[0], fs, window_ms, out=env)
+        med = np.median(env)
+        env /= 1.0 if med <= 0 else med
+        if e is None:
+            e = env.copy()
+        else:
+            e += env
+    e /= len(picks)
     w = max(1, int(round(smooth_s * fs)))
     c = np.concatenate([[0.0], np.cumsum(e)])
     n = e.size

@@ -532,7 +532,8 @@ class Recording:
                 )
         return out
 
-    def get_data(self, picks: str | Iterable[str] | None = None, unit: str | None = "uV") -> np.ndarray:
+    def get_data(self, picks: str | Iterable[str] | None = None, unit: str | None = "uV", *,
+                 out: np.ndarray | None = None) -> np.ndarray:
         """Return signals as an ``(n_channels, n_samples)`` array.
 
         Parameters
@@ -542,20 +543,37 @@ class Recording:
         unit : str or None
             Voltage unit for EMG and ECG channels (``"V"``, ``"mV"``, ``"uV"``); other channels
             are returned in their own unit (see ``channels["unit"]``). None returns volts.
+        out : numpy.ndarray, optional
+            A float64 array of shape ``(n_picks, n_samples)`` to fill and return instead of a
+            new one (a reader going through the channels block by block reuses one buffer).
 
         Returns
         -------
         numpy.ndarray
-            A new array.
+            A new array (or ``out``).
         """
         idx = self._picks(picks)
-        data = self.raw.get_data(picks=idx) if idx else np.empty((0, self.n_samples))
+        if out is not None:
+            if out.shape != (len(idx), self.n_samples) or out.dtype != np.float64:
+                raise ParameterError(f"out has shape {out.shape} and dtype {out.dtype}",
+                                     hint=f"pass a float64 array of shape {(len(idx), self.n_samples)}")
+            if idx and self.raw._data.dtype == np.float64:
+                # the values raw.get_data copies, without a new array (mode="clip": unbuffered; idx is valid)
+                np.take(self.raw._data, idx, axis=0, out=out, mode="clip")
+            elif idx:
+                out[...] = self.raw.get_data(picks=idx)
+            data = out
+        else:
+            data = self.raw.get_data(picks=idx) if idx else np.empty((0, self.n_samples))
         if unit is not None and len(idx):
             scale = unit_scale(unit)
             if scale is None:
                 raise ParameterError(f"unit {unit!r} is not a voltage unit", hint="use 'V', 'mV' or 'uV'")
-            electrical = np.array([self.channels["unit"].iat[i] == "V" for i in idx])
-            if scale != 1.0 and electrical.any():
+            unit_col = self.channels["unit"].to_numpy()
+            electrical = np.array([unit_col[i] == "V" for i in idx])
+            if scale != 1.0 and electrical.all():
+                data /= scale  # in place: the same values as the masked division, without its two copies
+            elif scale != 1.0 and electrical.any():
                 data[electrical] /= scale
         return data
 
@@ -684,10 +702,10 @@ class Recording:
             orig_time=None,
             extras=[{} if pd.isna(c) else {"cycle": int(c)} for c in cycles],
         )
-        # only the annotations change: share the (read-only by convention) signal buffer instead
-        # of copying the whole recording
-        raw = mne.io.RawArray(self.raw._data, self.raw.info.copy(), first_samp=self.raw.first_samp,
-                              copy="auto", verbose=False)
+        # only the annotations change: share the (read-only by convention) signal buffer and the
+        # unchanged MNE Info instead of copying them (docs/design.md, "Data model")
+        data = np.asanyarray(self.raw._data, dtype=np.float64)  # the same array unless MNE would convert it
+        raw = mne.io.RawArray(data, self.raw.info, first_samp=self.raw.first_samp, copy=None, verbose=False)
         _warn_outside(phases, self.duration, self.meta.get("source"))
         with warnings.catch_warnings():  # said above, with the phases' names
             warnings.filterwarnings("ignore", message=r"(Limited|Omitted) \d+ annotation", category=RuntimeWarning)

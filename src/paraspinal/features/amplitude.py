@@ -108,7 +108,8 @@ def rms_at(x: np.ndarray, centres: np.ndarray, window: int) -> np.ndarray:
     c = np.empty(n + 1)
     c[0] = 0.0
     for i in range(x.shape[0]):  # one row at a time keeps the cumulative sum small
-        np.cumsum(x[i] * x[i], out=c[1:])
+        np.multiply(x[i], x[i], out=c[1:])
+        np.cumsum(c[1:], out=c[1:])
         out[i] = np.sqrt(np.maximum(c[hi] - c[lo], 0.0) / cnt)
     return out
 

@@ -135,6 +135,9 @@ class Context:
         ``count`` is each segment's length in samples.
     notes : list of str
         Caveats a family records (``df.attrs["notes"]``).
+    index_memo : dict
+        Envelope indices already computed by :meth:`env_idx`, keyed by ``(segments, trim)``:
+        every family asks for the same phases, each index array is made once per recording.
     """
 
     rec: Any
@@ -165,6 +168,7 @@ class Context:
     fat_res: dict[int, dict[str, np.ndarray]] = field(default_factory=dict)
     angle: np.ndarray | None = None
     notes: list[str] = field(default_factory=list)
+    index_memo: dict[tuple[tuple[int, ...], float], np.ndarray] = field(default_factory=dict, repr=False)
 
     @property
     def n_ch(self) -> int:
@@ -187,7 +191,18 @@ class Context:
 
     def env_idx(self, ii: Sequence[int], tr: float = 0.0) -> np.ndarray:
         """Envelope indices inside the segments ``ii``, each trimmed by ``tr`` s at both ends
-        (untrimmed when the segment is too short)."""
+        (untrimmed when the segment is too short).
+
+        Computed once per ``(ii, tr)`` and kept (:attr:`index_memo`); the array is read-only.
+        """
+        key = (tuple(int(i) for i in ii), float(tr))
+        idx = self.index_memo.get(key)
+        if idx is None:
+            idx = self.index_memo[key] = self._env_idx(key[0], key[1])
+            idx.flags.writeable = False
+        return idx
+
+    def _env_idx(self, ii: Sequence[int], tr: float) -> np.ndarray:
         fs, step, seg = self.fs, self.step, self.seg
         parts = []
         t = int(round(tr * fs))

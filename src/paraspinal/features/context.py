@@ -91,50 +91,73 @@ def build_context(rec: Recording, names: list[str], phases: pd.DataFrame | None,
 
 
 def _one_pass(ctx: Context, needs: set[str]) -> None:
-    """Envelope, segment sums, segment PSDs and fatigue fits, channel block by channel block."""
-    rec, names, fs, seg, labels, count, o = ctx.rec, ctx.names, ctx.fs, ctx.seg, ctx.labels, ctx.count, ctx.options
-    n_ch, centres = ctx.n_ch, ctx.centres
-    band = o["band"]
-    need_env, need_sums = "envelope" in needs, "sums" in needs
-    env = np.empty((n_ch, centres.size)) if need_env else None
-    w = max(1, int(round(o["window_ms"] * fs / 1000)))
-    nps = max(8, int(round(o["nperseg_s"] * fs)))
-    sumsq = np.zeros((n_ch, len(seg))) if need_sums else None
-    sumabs = np.zeros((n_ch, len(seg))) if need_sums else None
-    need_spec = "psd" in needs
-    need_fat = "fatigue" in needs
-    nf = nps // 2 + 1
-    psd = np.zeros((n_ch, len(seg), nf)) if need_spec else None
-    nwin = np.zeros(len(seg))
-    fat_seg = [i for i in range(len(seg)) if labels[i] in o["fatigue_phases"]
-               and count[i] >= o["min_fatigue_duration"] * fs] if need_fat else []
-    fat_res: dict[int, dict[str, np.ndarray]] = {i: {} for i in fat_seg}
-    bs = max(1, int(o["block_channels"]))
-    for c0 in range(0, n_ch, bs):
-        blk = names[c0:c0 + bs]
-        x = rec.get_data(blk, unit="uV")
-        if need_env and o["envelope"] == "rms":
-            env[c0:c0 + len(blk)] = rms_at(x, centres, w)
-        elif need_env:
-            from ..preprocessing import linear_envelope_array
+    """Envelope, segment sums, segment PSDs and fatigue fits, channel block by channel block.
 
-            env[c0:c0 + len(blk)] = linear_envelope_array(x, fs)[:, centres]
-        if need_spec:
-            p_sum, n_fr = _sp.segment_psd(x, fs, seg, nps)
-            psd[c0:c0 + len(blk)] = p_sum / np.maximum(n_fr, 1)[None, :, None]
-            nwin[:] = n_fr
-        for i, (a, b) in enumerate(seg):
-            xs = x[:, a:b]
-            if need_sums:
-                sumsq[c0:c0 + len(blk), i] = np.einsum("ij,ij->i", xs, xs)
-                sumabs[c0:c0 + len(blk), i] = np.abs(xs).sum(axis=1)
-            if i in fat_res:
-                try:
-                    r = _sp.fatigue_slope(xs, fs, window_s=o["fatigue_window"], band=band)
-                except ParameterError:
-                    continue
-                for k, v in r.items():
-                    fat_res[i].setdefault(k, np.full(n_ch, np.nan))[c0:c0 + len(blk)] = v
-        del x
-    ctx.env, ctx.sumsq, ctx.sumabs, ctx.fat_res = env, sumsq, sumabs, fat_res
-    ctx.psd, ctx.nwin, ctx.freqs = psd, nwin, np.fft.rfftfreq(nps, 1 / fs)
+    Each block of ``block_channels`` channels is read once into a buffer that is reused for the
+    next block, and every input is computed from it; the blocks run on up to
+    :func:`~paraspinal.preprocessing.filters.default_workers` threads (one buffer each), and
+    each writes only its own rows, so the results do not depend on the number of threads.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    from ..preprocessing.filters import default_workers
+
+    names, seg, labels, count, o = ctx.names, ctx.seg, ctx.labels, ctx.count, ctx.options
+    n_ch, n_seg, fs = ctx.n_ch, len(seg), ctx.fs
+    nps = max(8, int(round(o["nperseg_s"] * fs)))
+    ctx.env = np.empty((n_ch, ctx.centres.size)) if "envelope" in needs else None
+    ctx.sumsq = np.zeros((n_ch, n_seg)) if "sums" in needs else None
+    ctx.sumabs = np.zeros((n_ch, n_seg)) if "sums" in needs else None
+    ctx.psd = np.zeros((n_ch, n_seg, nps // 2 + 1)) if "psd" in needs else None
+    ctx.nwin = np.zeros(n_seg)
+    ctx.freqs = np.fft.rfftfreq(nps, 1 / fs)
+    fat_seg = [i for i in range(n_seg) if labels[i] in o["fatigue_phases"]
+               and count[i] >= o["min_fatigue_duration"] * fs] if "fatigue" in needs else []
+    ctx.fat_res = {i: {} for i in fat_seg}
+    bs = max(1, int(o["block_channels"]))
+    starts = list(range(0, n_ch, bs))
+    w = max(1, min(default_workers(), len(starts)))
+    if ctx.rec.n_samples < 200_000:  # short recordings: threads cost more than they save
+        w = 1
+
+    def run(g: int) -> None:
+        buf = np.empty((min(bs, n_ch), ctx.rec.n_samples))
+        for c0 in starts[g::w]:
+            blk = names[c0:c0 + bs]
+            x = ctx.rec.get_data(blk, unit="uV", out=buf[:len(blk)])
+            _block(ctx, x, c0, nps, needs, workers=1 if w > 1 else default_workers())
+
+    if w == 1:
+        run(0)
+        return
+    with ThreadPoolExecutor(max_workers=w) as ex:
+        for _ in ex.map(run, range(w)):
+            pass
+
+
+def _block(ctx: Context, x: np.ndarray, c0: int, nps: int, needs: set[str], workers: int) -> None:
+    """Every input of the channels ``c0 .. c0 + len(x)`` from their signals ``x`` (uV)."""
+    o, fs, seg = ctx.options, ctx.fs, ctx.seg
+    rows = slice(c0, c0 + len(x))
+    if "envelope" in needs and o["envelope"] == "rms":
+        ctx.env[rows] = rms_at(x, ctx.centres, max(1, int(round(o["window_ms"] * fs / 1000))))
+    elif "envelope" in needs:
+        from ..preprocessing import linear_envelope_array
+
+        ctx.env[rows] = linear_envelope_array(x, fs)[:, ctx.centres]
+    if "psd" in needs:
+        p_sum, n_fr = _sp.segment_psd(x, fs, seg, nps, workers=workers)
+        ctx.psd[rows] = p_sum / np.maximum(n_fr, 1)[None, :, None]
+        ctx.nwin[:] = n_fr
+    for i, (a, b) in enumerate(seg):
+        xs = x[:, a:b]
+        if "sums" in needs:
+            ctx.sumsq[rows, i] = np.einsum("ij,ij->i", xs, xs)
+            ctx.sumabs[rows, i] = np.abs(xs).sum(axis=1)
+        if i in ctx.fat_res:
+            try:
+                r = _sp.fatigue_slope(xs, fs, window_s=o["fatigue_window"], band=o["band"])
+            except ParameterError:
+                continue
+            for k, v in r.items():
+                ctx.fat_res[i].setdefault(k, np.full(ctx.n_ch, np.nan))[rows] = v

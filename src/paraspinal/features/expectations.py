@@ -51,14 +51,27 @@ _NOT_FINITE = {
 }
 
 
-def _present(table: pd.DataFrame, feature: str, *, pooled: bool = False) -> set[str]:
-    rows = table[table["feature"] == feature]
-    if pooled:
-        rows = rows[rows["cycle"].isna()]
-    return set(rows["channel"].astype(str))
+class _Present:
+    """The channels that have each expected feature, from one pass over the table's columns."""
+
+    def __init__(self, table: pd.DataFrame, features: Iterable[str]):
+        wanted = set(features)
+        feats = table["feature"].tolist()
+        chans = table["channel"].astype(str).tolist()
+        pooled = table["cycle"].isna().tolist()
+        self.any: dict[str, set[str]] = {f: set() for f in wanted}
+        self.pooled: dict[str, set[str]] = {f: set() for f in wanted}
+        for f, c, p in zip(feats, chans, pooled):
+            if f in wanted:
+                self.any[f].add(c)
+                if p:
+                    self.pooled[f].add(c)
+
+    def __call__(self, feature: str, *, pooled: bool = False) -> set[str]:
+        return (self.pooled if pooled else self.any)[feature]
 
 
-def _frp_missing(table: pd.DataFrame, ph: pd.DataFrame, channels: pd.DataFrame, names: Sequence[str],
+def _frp_missing(present: _Present, ph: pd.DataFrame, channels: pd.DataFrame, names: Sequence[str],
                  feats: list[str], sfreq: float | None, n_samples: int | None) -> list[dict]:
     labels = set(ph["phase"]) if len(ph) else set()
     if not labels & set(_ph.CYCLE_PHASES):
@@ -74,7 +87,7 @@ def _frp_missing(table: pd.DataFrame, ph: pd.DataFrame, channels: pd.DataFrame, 
     problems = _ph.frp_cycle_problems(ph, sfreq=sfreq, n_samples=n_samples)
     out = []
     for nm in ext:
-        lack = [f for f in feats if nm not in _present(table, f, pooled=True)]
+        lack = [f for f in feats if nm not in present(f, pooled=True)]
         if lack:
             reason = "; ".join(problems) if problems else _NOT_FINITE["flexion-relaxation"]
             out.append(dict(channel=nm, family="flexion-relaxation", features=", ".join(lack), reason=reason))
@@ -116,17 +129,18 @@ def missing_features(table: pd.DataFrame, phases: pd.DataFrame, channels: pd.Dat
     want_set = None if want is None else set(want)
     expected = {fam: [f for f in feats if want_set is None or f in want_set] for fam, feats in EXPECTED.items()}
     sub = channels[channels["name"].isin(names)]
+    present = _Present(table, [f for feats in expected.values() for f in feats])
     out: list[dict] = []
     if expected["flexion-relaxation"]:
-        out += _frp_missing(table, phases, channels, names, expected["flexion-relaxation"], sfreq, n_samples)
+        out += _frp_missing(present, phases, channels, names, expected["flexion-relaxation"], sfreq, n_samples)
     labels = set(phases["phase"]) if len(phases) else set()
     if expected["static-dynamic"] and labels & set(static_phases) and labels & set(dynamic_phases):
-        have = _present(table, "sdr")
+        have = present("sdr")
         out += [dict(channel=nm, family="static-dynamic", features="sdr", reason=_NOT_FINITE["static-dynamic"])
                 for nm in names if nm not in have]
     for fam, pairs in (("asymmetry", bilateral_pairs(sub)), ("co-contraction", agonist_antagonist_pairs(sub))):
         if expected[fam]:
-            have = _present(table, expected[fam][0])
+            have = present(expected[fam][0])
             out += [dict(channel=f"{a}|{b}", family=fam, features=expected[fam][0], reason=_NOT_FINITE[fam])
                     for a, b in pairs if f"{a}|{b}" not in have]
     return pd.DataFrame(out, columns=list(MISSING_COLUMNS))

@@ -337,7 +337,7 @@ def fatigue_slope(data: np.ndarray, sfreq: float, *, window_s: float = 1.0, step
 
 
 def segment_psd(x: np.ndarray, sfreq: float, segments: np.ndarray, nperseg: int,
-                chunk_frames: int = 1024) -> tuple[np.ndarray, np.ndarray]:
+                chunk_frames: int = 1024, workers: int = -1) -> tuple[np.ndarray, np.ndarray]:
     """Welch power spectra of many segments of one recording, from one pass of frames.
 
     Welch's estimate (Welch 1967, IEEE Trans Audio Electroacoust 15:70-73) averages modified
@@ -360,7 +360,9 @@ def segment_psd(x: np.ndarray, sfreq: float, segments: np.ndarray, nperseg: int,
     nperseg : int
         Frame length (samples).
     chunk_frames : int
-        Frames transformed at a time (bounds memory).
+        Frames whose running sum is kept at a time (bounds memory).
+    workers : int
+        Threads of :func:`scipy.fft.rfft` (-1: every CPU); the result does not depend on it.
 
     Returns
     -------
@@ -386,22 +388,36 @@ def segment_psd(x: np.ndarray, sfreq: float, segments: np.ndarray, nperseg: int,
         return out, n_frames
     win = get_window("hann", nperseg)
     scale = 1.0 / (sfreq * (win * win).sum())
+    # one-sided density: x2 except at DC (and Nyquist for even nperseg); (p * 2s) == (p * s) * 2 exactly
+    weight = np.full(nf, scale)
+    weight[1:(nf - 1 if nperseg % 2 == 0 else nf)] *= 2.0
     total = 1 + (n - nperseg) // hop
     frames = sliding_window_view(x, nperseg, axis=-1)[:, ::hop]   # view, (n_ch, total, nperseg)
+    # Frames are windowed, transformed and summed a cache-sized block at a time (about 2 MB);
+    # the running sums restart at each chunk of ``chunk_frames`` frames.
+    sub = max(1, min(chunk_frames, (1 << 18) // max(1, n_ch * nperseg)))
+    csum = np.empty((n_ch, min(chunk_frames, total) + 1, nf))    # csum[:, j]: sum of the chunk's first j frames
+    tmp = np.empty((n_ch, sub, nperseg))
     for f0 in range(0, total, chunk_frames):
         f1 = min(total, f0 + chunk_frames)
-        inside = (n_frames > 0) & (first < f1) & (last >= f0)
-        if not inside.any():
+        inside = np.flatnonzero((n_frames > 0) & (first < f1) & (last >= f0))
+        if not inside.size:
             continue
-        blk = frames[:, f0:f1]
-        blk = (blk - blk.mean(axis=-1, keepdims=True)) * win
-        spec = _fft.rfft(blk, axis=-1, workers=-1)
-        power = spec.real ** 2 + spec.imag ** 2
-        power *= scale
-        power[..., 1:(nf - 1 if nperseg % 2 == 0 else nf)] *= 2.0     # one-sided
-        csum = np.concatenate([np.zeros((n_ch, 1, nf)), np.cumsum(power, axis=1)], axis=1)
-        for i in np.flatnonzero(inside):
-            a = max(first[i], f0) - f0
-            b = min(last[i] + 1, f1) - f0
-            out[:, i] += csum[:, b] - csum[:, a]
+        csum[:, 0] = 0.0
+        for s0 in range(f0, f1, sub):
+            s1 = min(f1, s0 + sub)
+            blk = frames[:, s0:s1]
+            t = tmp[:, :s1 - s0]
+            np.subtract(blk, blk.mean(axis=-1, keepdims=True), out=t)
+            t *= win
+            spec = _fft.rfft(t, axis=-1, workers=workers)
+            p = csum[:, s0 - f0 + 1:s1 - f0 + 1]
+            np.square(spec.real, out=p)
+            p += np.square(spec.imag)
+            p *= weight
+            p[:, 0] += csum[:, s0 - f0]                            # carry the running sum
+            np.cumsum(p, axis=1, out=p)
+        a = np.maximum(first[inside], f0) - f0
+        b = np.minimum(last[inside] + 1, f1) - f0
+        out[:, inside] += csum[:, b] - csum[:, a]
     return out, n_frames

@@ -243,14 +243,18 @@ def _check_length(rec: Recording, window_ms: float, nperseg_s: float, file: str 
 
 def _without_flat(rec: Recording, names: list[str], file: str | None) -> tuple[list[str], list[str]]:
     """The channels that carry a signal, and the flat ones (left out, with one warning)."""
-    table = rec.channels.set_index("name")
+    unit = dict(zip(rec.channels["name"], rec.channels["unit"]))
     flat = []
-    for nm in names:  # one channel at a time: no copy of the whole recording
-        x = rec.get_data([nm], unit="uV")[0]
-        lo, hi = float(x.min()), float(x.max())
-        limit = FLAT_UV if table.at[nm, "unit"] == "V" else 0.0
-        if not hi - lo > limit:
-            flat.append(nm)
+    bs = 4  # a few channels at a time, into one buffer: no copy of the whole recording
+    buf = np.empty((min(bs, len(names)), rec.n_samples))
+    for c0 in range(0, len(names), bs):
+        blk = names[c0:c0 + bs]
+        x = rec.get_data(blk, unit="uV", out=buf[:len(blk)])
+        lo, hi = x.min(axis=1), x.max(axis=1)
+        for nm, a, b in zip(blk, lo.tolist(), hi.tolist()):
+            limit = FLAT_UV if unit[nm] == "V" else 0.0
+            if not b - a > limit:
+                flat.append(nm)
     if flat and len(flat) == len(names):
         raise SignalError(f"every EMG channel is flat ({FLAT_REASON})", file=file, channel=flat[0],
                           hint="check the electrodes and the amplifier, and the channel types")
@@ -315,7 +319,6 @@ def _table(ctx: Context, rows: list[tuple]) -> pd.DataFrame:
     df["value"] = df["value"].astype(float)
     finite = np.isfinite(df["value"].to_numpy())
     dropped = int((~finite).sum())
-    df = df[finite]
     # pair channels ("L_MF|R_MF", "L_LT|L_RA") after the channels, in the order the families wrote them
     channels = set(names)
     pair_order = [c for c in dict.fromkeys(r[0] for r in rows) if c not in channels]
@@ -325,13 +328,20 @@ def _table(ctx: Context, rows: list[tuple]) -> pd.DataFrame:
     f_order = {f: i for i, f in enumerate(["rms", "arv", "iemg", "peak", *[f"p{p:g}" for p in percentiles]]
                                           + [f for f in FEATURES if f not in ("rms", "arv", "iemg", "peak", "p10",
                                                                                "p50", "p90")])}
-    keys = pd.DataFrame({
-        "c": df["channel"].map(ch_order), "p": df["phase"].map(ph_order),
-        "y": df["cycle"].map(lambda v: 10**9 if v is None or pd.isna(v) else int(v)),
-        "f": df["feature"].map(f_order)})
-    order = np.lexsort((keys["f"].to_numpy(), keys["y"].to_numpy(), keys["p"].to_numpy(), keys["c"].to_numpy()))
-    df = df.iloc[order].reset_index(drop=True)
-    df["cycle"] = pd.array([None if (v is None or pd.isna(v)) else int(v) for v in df["cycle"]], dtype="Int64")
+    # sort keys: each distinct name looked up once (NaN for an unknown one), no pandas in a loop
+    nan = float("nan")
+    keep = np.flatnonzero(finite)
+
+    def key(col: str, order: dict) -> np.ndarray:
+        codes, uniq = pd.factorize(df[col])
+        return np.array([order.get(u, nan) for u in uniq] + [nan], float)[codes][keep]  # code -1: missing
+
+    keys = [key(col, order) for col, order in (("feature", f_order), ("phase", ph_order), ("channel", ch_order))]
+    cycles = [v if type(v) is int else (None if v is None or pd.isna(v) else int(v)) for v in (r[4] for r in rows)]
+    y = np.array([10**9 if v is None else v for v in cycles], float)[keep]
+    order = keep[np.lexsort((keys[0], y, keys[1], keys[2]))]
+    df = df.take(order).reset_index(drop=True)
+    df["cycle"] = pd.array([cycles[i] for i in order], dtype="Int64")
     for col in ("subject", "group", "session", "task", "run"):
         v = rec.meta.get(col)
         df.insert(list(COLUMNS).index(col), col, None if v is None else str(v))

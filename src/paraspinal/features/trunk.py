@@ -134,15 +134,20 @@ def lr_xcorr(left: np.ndarray, right: np.ndarray, sfreq: float, max_lag: float =
     (float, float)
         Peak correlation (dimensionless) and lag (s); NaN for a constant envelope.
     """
-    a = np.asarray(left, float) - np.mean(left)
-    b = np.asarray(right, float) - np.mean(right)
+    a = np.asarray(left, float)
+    b = np.asarray(right, float)
+    if a.size < 3:
+        return float("nan"), float("nan")
+    a = a - a.sum() / a.size  # the mean (np.mean's own sum and division)
+    b = b - b.sum() / b.size
     den = np.sqrt((a * a).sum() * (b * b).sum())
-    if not den > 0 or a.size < 3:
+    if not den > 0:
         return float("nan"), float("nan")
     k = min(int(round(max_lag * sfreq)), a.size - 1)
     # only lags |tau| <= k are needed: r(tau) = sum_t a(t) b(t + tau), for short envelopes
     # numpy's direct correlation of the padded right side is cheapest
-    r = np.correlate(np.pad(b, k), a, mode="valid") / den
+    pad = np.zeros(k)
+    r = np.correlate(np.concatenate([pad, b, pad]), a, mode="valid") / den
     lags = np.arange(-k, k + 1)
     i = int(np.argmax(r))
     return float(r[i]), float(lags[i] / sfreq)

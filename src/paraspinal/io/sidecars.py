@@ -260,11 +260,13 @@ def _apply_channels(rec: Recording, tsv: pd.DataFrame, file: Path) -> Recording:
                         hint="BIDS requires name, type and units")
     table = rec.channels.copy()
     by_name = {n: i for i, n in enumerate(tsv["name"])}
-    dup = sorted({n for n in tsv["name"] if (tsv["name"] == n).sum() > 1})
+    seen: dict[str, int] = {}
+    for n in tsv["name"]:
+        seen[n] = seen.get(n, 0) + 1
+    dup = sorted(n for n, k in seen.items() if k > 1)
     if dup:
         raise ReadError(f"channels.tsv lists the channel(s) {dup} more than once", file=file,
                         hint="give each channel one row")
-    raw = rec.raw.copy()
     new_types = {}
     matched, unlisted = set(), []
     for i in range(len(table)):
@@ -284,7 +286,9 @@ def _apply_channels(rec: Recording, tsv: pd.DataFrame, file: Path) -> Recording:
         for col in ("muscle", "side", "level"):
             if col in tsv.columns:
                 table.at[i, col] = _opt(row[col]) if typ == "emg" else None
+    raw = rec.raw  # unchanged channel types: shared, as Recording.with_meta shares it
     if new_types:
+        raw = rec.raw.copy()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             raw.set_channel_types(new_types, verbose=False)

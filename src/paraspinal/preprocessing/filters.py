@@ -164,9 +164,10 @@ def new_recording(rec: Recording, data: np.ndarray, *,
     -------
     Recording
     """
-    info = rec.raw.info.copy()
-    raw = mne.io.RawArray(data, info, first_samp=rec.raw.first_samp, copy=None, verbose=False)
-    raw.set_annotations(rec.raw.annotations.copy(), verbose=False)
+    # the channels do not change: share the MNE Info (read-only by convention, like the signals of
+    # Recording.with_phases); set_annotations makes its own copy of the annotations
+    raw = mne.io.RawArray(data, rec.raw.info, first_samp=rec.raw.first_samp, copy=None, verbose=False)
+    raw.set_annotations(rec.raw.annotations, verbose=False)
     table = rec.channels.copy()
     if units:
         for n, u in units.items():

@@ -40,6 +40,8 @@ def rows(ctx: Context) -> Rows:
     out = ctx.new_rows()
     names, muscles, sides, units, fs = ctx.names, ctx.muscles, ctx.sides, ctx.units, ctx.fs
     percentiles = ctx.options["percentiles"]
+    feats = ("rms", "arv", "iemg", "peak", *[f"p{p:g}" for p in percentiles], "cv")
+    unit = {feat: [{"iemg": f"{u}*s", "cv": "1"}.get(feat, u) for u in units] for feat in feats}
     for key in ctx.gkeys:
         ii = ctx.groups[key]
         cnt = ctx.count[ii].sum()
@@ -53,9 +55,8 @@ def rows(ctx: Context) -> Rows:
         m = e.mean(axis=1)
         with np.errstate(divide="ignore", invalid="ignore"):
             st["cv"] = e.std(axis=1) / m
+        vals = {feat: st[feat].tolist() for feat in feats}  # Python floats: the same values
         for k in range(ctx.n_ch):
-            u = units[k]
-            for feat in ("rms", "arv", "iemg", "peak", *[f"p{p:g}" for p in percentiles], "cv"):
-                unit = {"iemg": f"{u}*s", "cv": "1"}.get(feat, u)
-                out.add(names[k], muscles[k], sides[k], key[0], key[1], feat, st[feat][k], unit)
+            for feat in feats:
+                out.add(names[k], muscles[k], sides[k], key[0], key[1], feat, vals[feat][k], unit[feat][k])
     return out

@@ -5,6 +5,8 @@ Rows are labelled with the pair, left first: ``channel == "L_MF|R_MF"``, ``side 
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ...channels import bilateral_pairs
@@ -33,6 +35,15 @@ def rows(ctx: Context) -> Rows:
     sub = rec.channels[rec.channels["name"].isin(ctx.names)]
     pos = {nm: i for i, nm in enumerate(ctx.names)}
     rms = {key: ctx.rms(ctx.groups[key]) for key in ctx.gkeys}
+    seen: dict[tuple[int, int, int], tuple[float, float]] = {}
+
+    def xcorr(kl: int, kr: int, i: int) -> tuple[float, float]:
+        """Cross-correlation of one pair in one segment, computed once (the pooled groups reuse it)."""
+        if (kl, kr, i) not in seen:
+            ei = env_idx([i])
+            seen[(kl, kr, i)] = _tr.lr_xcorr(env[kl, ei], env[kr, ei], ctx.fs_env, ctx.options["max_lag"])
+        return seen[(kl, kr, i)]
+
     for left, right in bilateral_pairs(sub):
         kl, kr = pos[left], pos[right]
         lab = f"{left}|{right}"
@@ -40,10 +51,14 @@ def rows(ctx: Context) -> Rows:
             a = _tr.asymmetry(rms[key][kl], rms[key][kr])
             add(lab, muscles[kl], "L|R", key[0], key[1], "asymmetry_index", a["asymmetry_index"], "1")
             add(lab, muscles[kl], "L|R", key[0], key[1], "side_ratio", a["side_ratio"], "1")
-            if ctx.want & {"lr_xcorr", "lr_lag"}:
-                xc = [_tr.lr_xcorr(env[kl, ei], env[kr, ei], ctx.fs_env, ctx.options["max_lag"])
-                      for ei in (env_idx([i]) for i in ctx.groups[key])]
-                xc = np.array(xc, float)
+            if ctx.want & {"lr_xcorr", "lr_lag"} and len(ctx.groups[key]) == 1:
+                # one segment: its value is the mean (np.nanmean of one value is 0.0 + value)
+                r, lag = xcorr(kl, kr, ctx.groups[key][0])
+                if math.isfinite(r):
+                    add(lab, muscles[kl], "L|R", key[0], key[1], "lr_xcorr", 0.0 + r, "1")
+                    add(lab, muscles[kl], "L|R", key[0], key[1], "lr_lag", 0.0 + lag, "s")
+            elif ctx.want & {"lr_xcorr", "lr_lag"}:
+                xc = np.array([xcorr(kl, kr, i) for i in ctx.groups[key]], float)
                 if np.isfinite(xc[:, 0]).any():
                     add(lab, muscles[kl], "L|R", key[0], key[1], "lr_xcorr", float(np.nanmean(xc[:, 0])), "1")
                     add(lab, muscles[kl], "L|R", key[0], key[1], "lr_lag", float(np.nanmean(xc[:, 1])), "s")

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import warnings
 
+import numpy as np
+
 from ...channels import agonist_antagonist_pairs
 from ...errors import ParaspinalWarning
 from .. import trunk as _tr
@@ -43,15 +45,23 @@ def rows(ctx: Context) -> Rows:
                          "for comparable agonist and antagonist units (METHODS.md 3)")
         # stacklevel 3: the caller of paraspinal.features.compute
         warnings.warn(f"{ctx.file or 'recording'}: " + ctx.notes[-1], ParaspinalWarning, stacklevel=3)
-    for ag, an in pairs:
-        ka, kb = pos[ag], pos[an]
+    if not pairs:
+        return out
+    ka, kb = [pos[ag] for ag, an in pairs], [pos[an] for ag, an in pairs]
+    # every pair at once, one group at a time (each row reduced as on its own)
+    res = {}
+    for key in ctx.gkeys:
+        ei = ctx.env_idx(ctx.groups[key])
+        r = _tr.cocontraction(ctx.env[np.ix_(ka, ei)], ctx.env[np.ix_(kb, ei)])
+        res[key] = {feat: r[feat].tolist() for feat in _COC}  # Python floats: the same values
+    for j, (ag, an) in enumerate(pairs):
+        a, b = ka[j], kb[j]
         lab = f"{ag}|{an}"
-        u = units[ka] if units[ka] == units[kb] else f"{units[ka]}|{units[kb]}"
+        u = units[a] if units[a] == units[b] else f"{units[a]}|{units[b]}"
+        unit = {feat: u if feat == "cci_rudolph" else ("%" if feat in ("cci_falconer_winter", "antagonist_ratio")
+                                                       else "1") for feat in _COC}
         for key in ctx.gkeys:
-            ei = ctx.env_idx(ctx.groups[key])
-            r = _tr.cocontraction(ctx.env[ka, ei], ctx.env[kb, ei])
+            r = res[key]
             for feat in _COC:
-                out.add(lab, f"{muscles[ka]}|{muscles[kb]}", sides[ka], key[0], key[1], feat, r[feat],
-                        u if feat == "cci_rudolph" else ("%" if feat in ("cci_falconer_winter", "antagonist_ratio")
-                                                         else "1"))
+                out.add(lab, f"{muscles[a]}|{muscles[b]}", sides[a], key[0], key[1], feat, r[feat][j], unit[feat])
     return out

@@ -1,0 +1,186 @@
+"""One pass per need: the shared intermediates of a feature table are computed once per recording,
+and Recording copies do not deep-copy MNE metadata that did not change (issue 18).
+
+Counts of calls, never times: the speed itself is measured by ``scripts/bench_features.py``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import warnings
+
+import mne
+import numpy as np
+import pytest
+
+import paraspinal as ps
+from paraspinal import features, synth
+from paraspinal.errors import ParameterError
+
+context = importlib.import_module("paraspinal.features.context")
+spectral = importlib.import_module("paraspinal.features.spectral")
+base = importlib.import_module("paraspinal.features.base")
+filters = importlib.import_module("paraspinal.preprocessing.filters")
+
+CHANNELS = ("L_LT", "R_LT", "L_MF", "R_MF", "L_RA", "R_RA")
+
+
+@pytest.fixture(scope="module")
+def rec():
+    """Two minutes at 2 kHz (240 000 samples: long enough for the block threads), six channels."""
+    sim = synth.simulate("frt", "patient", sfreq=2000, seed=3, ecg=False, powerline=None, channels=CHANNELS,
+                         protocol_options={"n_cycles": 8})
+    return sim.recording
+
+
+def _compute(rec, **kw):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return features.compute(rec, **kw)
+
+
+def _counting(monkeypatch, module, name, calls):
+    orig = getattr(module, name)
+
+    def wrapper(*args, **kwargs):
+        calls.append(args)
+        return orig(*args, **kwargs)
+
+    monkeypatch.setattr(module, name, wrapper)
+
+
+def test_envelope_and_spectra_once_per_channel_block(rec, monkeypatch):
+    """Every family reads the same envelope and Welch spectra: one computation per channel block,
+    whatever the number of families (all of them here)."""
+    env_calls, psd_calls = [], []
+    _counting(monkeypatch, context, "rms_at", env_calls)
+    _counting(monkeypatch, spectral, "segment_psd", psd_calls)
+    df = _compute(rec, block_channels=2)
+    assert {"rms", "mdf", "cci_falconer_winter", "lr_xcorr", "frr"} <= set(df["feature"])
+    n_blocks = len(CHANNELS) // 2
+    assert len(env_calls) == n_blocks and len(psd_calls) == n_blocks
+    # each block sees its own channels once: every channel's envelope and spectra are made once
+    assert sorted(a[0].shape[0] for a in env_calls) == [2] * n_blocks
+
+
+def test_each_channel_read_once_for_the_context(rec, monkeypatch):
+    """The context reads every EMG channel once (into one reused buffer per thread)."""
+    picks: list = []
+    orig = ps.Recording.get_data
+
+    def get_data(self, picks_=None, *args, **kwargs):
+        picks.append(list(picks_) if picks_ is not None else None)
+        return orig(self, picks_, *args, **kwargs)
+
+    monkeypatch.setattr(ps.Recording, "get_data", get_data)
+    ctx_reads: list = []
+    orig_block = context._block
+
+    def block(ctx, x, c0, *args, **kwargs):
+        ctx_reads.append((c0, x.shape[0]))
+        return orig_block(ctx, x, c0, *args, **kwargs)
+
+    monkeypatch.setattr(context, "_block", block)
+    _compute(rec, block_channels=4)
+    # rows covered by the blocks: each channel exactly once
+    covered = sorted(r for c0, k in ctx_reads for r in range(c0, c0 + k))
+    assert covered == list(range(len(CHANNELS)))
+    # channel reads by the feature table: the flat check and the context, each channel once per pass
+    emg_reads = [p for p in picks if p and set(p) <= set(CHANNELS)]
+    counts = {nm: sum(nm in p for p in emg_reads) for nm in CHANNELS}
+    assert set(counts.values()) == {2}
+
+
+def test_envelope_indices_made_once_per_phase_group(rec, monkeypatch):
+    """Phase indices are computed once per (segments, trim) and shared by every family."""
+    keys: list = []
+    orig = base.Context._env_idx
+
+    def env_idx(self, ii, tr):
+        keys.append((tuple(ii), tr))
+        return orig(self, ii, tr)
+
+    monkeypatch.setattr(base.Context, "_env_idx", env_idx)
+    _compute(rec)
+    assert keys and len(keys) == len(set(keys))
+
+
+def test_results_do_not_depend_on_the_threads(rec, monkeypatch):
+    """The channel blocks run on threads; one thread and two give the same table, bit for bit
+    (the same machine, the same operations on the same rows)."""
+    monkeypatch.setenv("PARASPINAL_NUM_THREADS", "1")
+    one = _compute(rec, block_channels=2)
+    monkeypatch.setenv("PARASPINAL_NUM_THREADS", "2")
+    two = _compute(rec, block_channels=2)
+    assert one.equals(two)
+
+
+def test_block_size_does_not_change_the_values(rec):
+    """Blocks of 1 and of 6 channels give the same values (each channel is reduced on its own)."""
+    a = _compute(rec, block_channels=1)
+    b = _compute(rec, block_channels=6)
+    assert a.equals(b)
+
+
+def test_get_data_into_a_buffer(rec):
+    """``get_data(out=)`` fills the given array with the signals in the unit asked for."""
+    volts = rec.raw.get_data(picks=[0, 2])  # MNE's own copy, in volts
+    buf = np.full((2, rec.n_samples), np.nan)
+    got = rec.get_data(["L_LT", "L_MF"], unit="uV", out=buf)
+    assert got is buf
+    np.testing.assert_allclose(buf, volts * 1e6, rtol=1e-13, atol=0)
+    with pytest.raises(ParameterError, match="shape"):
+        rec.get_data(["L_LT"], unit="uV", out=np.empty((2, rec.n_samples)))
+    with pytest.raises(ParameterError, match="dtype"):
+        rec.get_data(["L_LT"], unit="uV", out=np.empty((1, rec.n_samples), np.float32))
+
+
+@pytest.fixture
+def info_copies(monkeypatch):
+    """Count deep copies of MNE Info objects."""
+    calls: list = []
+    orig = mne.Info.__deepcopy__
+
+    def deepcopy(self, memodict):
+        calls.append(1)
+        return orig(self, memodict)
+
+    monkeypatch.setattr(mne.Info, "__deepcopy__", deepcopy)
+    return calls
+
+
+def test_with_phases_does_not_deep_copy_info(rec, info_copies):
+    phases = rec.phases.iloc[:5]
+    before = list(rec.raw.annotations.description)
+    new = rec.with_phases(phases)
+    assert info_copies == []
+    assert new.raw.info is rec.raw.info                       # shared, unchanged
+    assert list(new.phases["phase"]) == list(phases["phase"])
+    assert list(rec.raw.annotations.description) == before    # the input keeps its phases
+    assert np.shares_memory(new.raw._data, rec.raw._data)
+
+
+def test_conditioning_step_does_not_deep_copy_info(rec, info_copies):
+    out = ps.preprocessing.bandpass(rec)
+    assert info_copies == []
+    assert out.raw.info is rec.raw.info
+    assert not np.shares_memory(out.raw._data, rec.raw._data)  # new signals
+    assert list(out.phases["phase"]) == list(rec.phases["phase"])
+
+
+def test_copy_still_deep_copies(rec, info_copies):
+    """An explicit copy is a copy: the user can change its Info."""
+    c = rec.copy()
+    assert info_copies and c.raw.info is not rec.raw.info
+
+
+def test_with_phases_after_pickling(rec, info_copies):
+    """An unpickled Recording's signals may carry an equal but distinct dtype object, which MNE
+    converts: with_phases still works (and still does not copy the Info)."""
+    import pickle
+
+    back = pickle.loads(pickle.dumps(rec))
+    info_copies.clear()
+    new = back.with_phases(back.phases.iloc[:3])
+    assert info_copies == [] and len(new.phases) == 3
+    np.testing.assert_array_equal(new.raw._data, rec.raw._data)
