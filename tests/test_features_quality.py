@@ -114,3 +114,22 @@ def test_study_quality_agrees_with_qc(tmp_path, subject):
     assert verdict[list(clean.ch_names[2:])].eq("ok").all()
     fr = res.features[res.features.feature.isin(FR)]
     assert len(fr) and (fr["quality"] == fr["channel"].map(verdict)).all()
+
+
+def test_compute_measures_what_the_full_residual_artefact_summary_says(subject):
+    """compute measures full flexion alone; its flags equal those of the whole summary."""
+    from paraspinal.preprocessing import residual_artefact
+
+    clean = subject.clean
+    t = np.arange(clean.n_samples) / clean.sfreq
+    x = clean.emg().copy()
+    x[1] += 2.0 * np.sin(2 * np.pi * 60.0 * t)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ps.ParaspinalWarning)  # the generator's last phase ends after the data
+        rec = ps.Recording.from_array(x, clean.sfreq, clean.ch_names, meta=dict(clean.meta)).with_phases(subject.phases)
+        own = ps.features.compute(rec, features=["frr", "err"])
+        given = ps.features.compute(rec, features=["frr", "err"],
+                                    artefact=residual_artefact(rec, rpeaks=np.empty(0, int))[1])
+    assert own["quality"].tolist() == given["quality"].tolist()
+    assert set(own.loc[own.channel == clean.ch_names[1], "quality"]) == {"artefact"}
+    assert set(own.loc[own.channel != clean.ch_names[1], "quality"]) == {"ok"}

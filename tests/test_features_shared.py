@@ -11,6 +11,7 @@ import warnings
 
 import mne
 import numpy as np
+import pandas as pd
 import pytest
 
 import paraspinal as ps
@@ -81,7 +82,9 @@ def test_each_channel_read_once_for_the_context(rec, monkeypatch):
         return orig_block(ctx, x, c0, *args, **kwargs)
 
     monkeypatch.setattr(context, "_block", block)
-    _compute(rec, block_channels=4)
+    # the quality column's residual-artefact summary given, as a study passes it (measured below)
+    summary = pd.DataFrame({"channel": list(CHANNELS), "quality": ["ok"] * len(CHANNELS)})
+    _compute(rec, block_channels=4, artefact=summary)
     # rows covered by the blocks: each channel exactly once
     covered = sorted(r for c0, k in ctx_reads for r in range(c0, c0 + k))
     assert covered == list(range(len(CHANNELS)))
@@ -89,6 +92,28 @@ def test_each_channel_read_once_for_the_context(rec, monkeypatch):
     emg_reads = [p for p in picks if p and set(p) <= set(CHANNELS)]
     counts = {nm: sum(nm in p for p in emg_reads) for nm in CHANNELS}
     assert set(counts.values()) == {2}
+
+
+def test_quality_check_reads_only_the_full_flexion_segments(rec, monkeypatch):
+    """Without a given summary, compute measures the residual artefact on full flexion alone."""
+    spans: list = []
+    orig = ps.Recording.get_data
+
+    def get_data(self, picks_=None, *args, **kwargs):
+        spans.append((kwargs.get("start", 0), kwargs.get("stop")))
+        return orig(self, picks_, *args, **kwargs)
+
+    prov = ps.preprocess(rec)  # conditioning provenance: R-peaks are not looked for again
+    ph = prov.phases
+    monkeypatch.setattr(ps.Recording, "get_data", get_data)
+    df = _compute(prov, features=["frr", "err"])
+    assert df["quality"].notna().all()
+    segment_reads = [(a, b) for a, b in spans if b is not None]
+    n_ff = int((ph["phase"] == "full_flexion").sum())
+    assert len(segment_reads) == n_ff
+    total = sum(b - a for a, b in segment_reads)
+    ff_samples = float(ph.loc[ph["phase"] == "full_flexion", "duration"].sum()) * prov.sfreq
+    assert total < ff_samples  # trimmed full-flexion segments only, never the whole recording
 
 
 def test_envelope_indices_made_once_per_phase_group(rec, monkeypatch):
@@ -184,3 +209,12 @@ def test_with_phases_after_pickling(rec, info_copies):
     new = back.with_phases(back.phases.iloc[:3])
     assert info_copies == [] and len(new.phases) == 3
     np.testing.assert_array_equal(new.raw._data, rec.raw._data)
+
+
+def test_get_data_start_stop_is_the_slice(rec):
+    full = rec.get_data(unit="uV")
+    part = rec.get_data(unit="uV", start=1000, stop=5000)
+    np.testing.assert_array_equal(part, full[:, 1000:5000])  # a copy of the same samples, no arithmetic
+    assert rec.get_data("emg", start=rec.n_samples - 10).shape == (len(rec.emg_names), 10)
+    with pytest.raises(ParameterError):
+        rec.get_data(out=np.empty_like(full), start=10)

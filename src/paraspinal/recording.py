@@ -533,7 +533,7 @@ class Recording:
         return out
 
     def get_data(self, picks: str | Iterable[str] | None = None, unit: str | None = "uV", *,
-                 out: np.ndarray | None = None) -> np.ndarray:
+                 out: np.ndarray | None = None, start: int = 0, stop: int | None = None) -> np.ndarray:
         """Return signals as an ``(n_channels, n_samples)`` array.
 
         Parameters
@@ -546,6 +546,8 @@ class Recording:
         out : numpy.ndarray, optional
             A float64 array of shape ``(n_picks, n_samples)`` to fill and return instead of a
             new one (a reader going through the channels block by block reuses one buffer).
+        start, stop : int
+            First and end (exclusive) sample to return (default: all); not with ``out``.
 
         Returns
         -------
@@ -553,6 +555,8 @@ class Recording:
             A new array (or ``out``).
         """
         idx = self._picks(picks)
+        if (start, stop) != (0, None) and out is not None:
+            raise ParameterError("get_data: out is for the whole recording", hint="give out, or start/stop")
         if out is not None:
             if out.shape != (len(idx), self.n_samples) or out.dtype != np.float64:
                 raise ParameterError(f"out has shape {out.shape} and dtype {out.dtype}",
@@ -564,7 +568,8 @@ class Recording:
                 out[...] = self.raw.get_data(picks=idx)
             data = out
         else:
-            data = self.raw.get_data(picks=idx) if idx else np.empty((0, self.n_samples))
+            n = len(range(self.n_samples)[start:stop])
+            data = self.raw.get_data(picks=idx, start=start, stop=stop) if idx else np.empty((0, n))
         if unit is not None and len(idx):
             scale = unit_scale(unit)
             if scale is None:

@@ -221,9 +221,12 @@ def _artefact_summary(ctx: Context, df: pd.DataFrame, given: pd.DataFrame | None
         return given
     if not df["feature"].isin(sorted(ARTEFACT_FEATURES)).any():
         return None
-    from ..preprocessing.artefact import residual_artefact
+    from ..preprocessing.artefact import ARTEFACT_DEFAULTS, residual_artefact
 
-    return residual_artefact(ctx.rec, ctx.ph, picks=list(ctx.names))[1]
+    # the summary compares the reference phase (full flexion) only: measure that phase alone when it is there
+    ref = ARTEFACT_DEFAULTS["reference_phase"]
+    static = (ref,) if (ctx.ph["phase"] == ref).any() else ARTEFACT_DEFAULTS["static_phases"]
+    return residual_artefact(ctx.rec, ctx.ph, picks=list(ctx.names), static_phases=static)[1]
 
 
 #: Peak-to-peak (µV) below which a conditioned EMG channel is flat: the QC's "flat line" (0.1 µV).

@@ -144,7 +144,7 @@ def _static_segments(phases: pd.DataFrame, fs: float, n: int, static: Sequence[s
     return out[out["b"] - out["a"] >= int(0.5 * fs)].reset_index(drop=True)
 
 
-def _sources(rec: Recording, x: np.ndarray, fs: float, line_freq: float | str | None, rpeaks: np.ndarray | None,
+def _sources(rec: Recording, x: np.ndarray | None, fs: float, line_freq: float | str | None, rpeaks: np.ndarray | None,
              candidates: Sequence[float]) -> tuple[list[float], np.ndarray, str]:
     """Mains fundamentals to measure and R-peaks, from the arguments or the provenance."""
     if isinstance(line_freq, str) and line_freq.lower() == "auto":
@@ -163,7 +163,7 @@ def _sources(rec: Recording, x: np.ndarray, fs: float, line_freq: float | str | 
         return freqs, r, str(ec.get("reason") or ("R-peaks of the conditioning" if len(r) else "no R-peaks"))
     from .ecg import ecg_presence_array  # no ECG step ran: look for one now
 
-    ana = ecg_presence_array(x, fs)
+    ana = ecg_presence_array(np.empty((0, rec.n_samples)) if x is None else x, fs)
     return freqs, (ana["rpeaks"] if ana["ecg_present"] else np.empty(0, np.int64)), ana["reason"]
 
 
@@ -223,14 +223,17 @@ def residual_artefact(rec: Recording, phases: pd.DataFrame | None = None, *,
     o = {**ARTEFACT_DEFAULTS, **options}
     names = signal_channels(rec, picks)
     fs = check_sfreq(rec.sfreq, source_of(rec))
-    x = rec.get_data(names, unit="uV") if names else np.empty((0, rec.n_samples))
-    segs = _static_segments(rec.phases if phases is None else phases, fs, x.shape[-1], o["static_phases"], o["trim"])
+    # the whole signal only when R-peaks must be looked for now; otherwise each segment is read alone
+    whole = names and rpeaks is None and _provenance(rec, "ecg") is None
+    x = rec.get_data(names, unit="uV") if whole else None
+    segs = _static_segments(rec.phases if phases is None else phases, fs, rec.n_samples, o["static_phases"], o["trim"])
     freqs, r, ecg_source = _sources(rec, x, fs, line_freq, rpeaks, o["candidates"])
     hw = max(int(round(o["half_window_ms"] * fs / 1000.0)), 1)
     ex = max(int(round(o["exclude_ms"] * fs / 1000.0)), hw)
     parts, pooled = [], {}
     for seg in segs.itertuples(index=False):
-        xs = x[:, seg.a:seg.b]
+        xs = x[:, seg.a:seg.b] if x is not None else (rec.get_data(names, unit="uV", start=seg.a, stop=seg.b)
+                                                      if names else np.empty((0, seg.b - seg.a)))
         L = xs.shape[-1]
         tot = np.mean(xs * xs, axis=1)
         line = _line_power(xs, fs, freqs, o["max_freq"]) if freqs else np.zeros(len(names))
