@@ -26,7 +26,7 @@ from .channels import CHANNEL_COLUMNS, GRID_COLUMNS, channel_table
 from .errors import ChannelError, ParameterError, ParaspinalWarning, SamplingRateError, WriteError
 
 __all__ = ["Recording", "META_KEYS", "GROUPS", "UNIT_SCALE", "OTHER_UNITS", "SFREQ_RANGE", "unit_scale",
-           "check_unit", "check_sfreq", "normalise_group"]
+           "check_unit", "check_sfreq", "normalise_group", "annotations_copy"]
 
 #: Metadata keys every Recording has (None when unknown).
 META_KEYS: tuple[str, ...] = ("subject", "group", "session", "task", "run")
@@ -746,6 +746,35 @@ class Recording:
             f"<Recording{who} | {len(self.ch_names)} channels ({n_emg} EMG), "
             f"{self.sfreq:g} Hz, {self.duration:.2f} s, {len(self.raw.annotations)} phases>"
         )
+
+
+def annotations_copy(raw: mne.io.BaseRaw, **changes: Any) -> mne.Annotations:
+    """The annotations of ``raw``, to set on a new raw with the same first sample and measurement date.
+
+    MNE keeps the onsets of annotations without ``orig_time`` (no measurement date) on the raw's
+    clock, ``first_time`` added, and adds ``first_time`` again when such annotations are set on a
+    raw: set as they are, they would move by ``first_time`` at each copy (a cropped recording
+    without a measurement date lost its phases that way). Here that offset is taken off once.
+
+    Parameters
+    ----------
+    raw : mne.io.BaseRaw
+        The source.
+    **changes
+        ``description`` or ``extras`` replacing those of the source (same length).
+
+    Returns
+    -------
+    mne.Annotations
+        A new object, with the source's ``orig_time``.
+    """
+    ann = raw.annotations
+    onset = np.asarray(ann.onset, dtype=float)
+    if ann.orig_time is None:
+        onset = onset - float(raw.first_time)
+    return mne.Annotations(onset=onset, duration=np.asarray(ann.duration, dtype=float),
+                           description=changes.get("description", list(ann.description)), orig_time=ann.orig_time,
+                           ch_names=list(ann.ch_names), extras=changes.get("extras", list(ann.extras)))
 
 
 def _filename_of(raw: mne.io.BaseRaw) -> str | None:

@@ -31,7 +31,7 @@ import pandas as pd
 
 from ..errors import ParameterError
 from ..preprocessing.filters import provenance
-from ..recording import Recording
+from ..recording import Recording, annotations_copy
 from ..grids import Geometry, geometry, grids
 from .bad import resolve_bad
 
@@ -197,7 +197,7 @@ def rebuild(rec: Recording, data: np.ndarray, table: pd.DataFrame, meta: dict) -
     raw = mne.io.RawArray(data, info, first_samp=rec.raw.first_samp, copy="auto", verbose=False)
     if rec.raw.info["meas_date"] is not None:
         raw.set_meas_date(rec.raw.info["meas_date"])
-    raw.set_annotations(rec.raw.annotations.copy(), verbose=False)
+    raw.set_annotations(annotations_copy(rec.raw), verbose=False)
     return Recording(raw, table.reset_index(drop=True), meta)
 
 

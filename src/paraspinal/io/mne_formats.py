@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ParameterError, ParaspinalError, ParaspinalWarning, ReadError, WriteError
-from ..recording import Recording
+from ..recording import Recording, annotations_copy
 from .sidecars import apply_sidecars
 
 __all__ = ["read_edf", "read_bdf", "read_fif", "read_brainvision", "write_mne"]
@@ -98,8 +98,7 @@ def _finish(
         matches = [_CYCLE_RE.match(d) for d in ann.description]
         desc = [m.group(1) if m else d for m, d in zip(matches, ann.description)]
         extras = [{"cycle": int(m.group(2))} if m else {} for m in matches]
-        raw.set_annotations(mne.Annotations(ann.onset, ann.duration, desc, orig_time=ann.orig_time,
-                                            extras=extras))
+        raw.set_annotations(annotations_copy(raw, description=desc, extras=extras))
     if "cycles" in stored_meta:
         phases = rec.phases
         cyc = stored_meta["cycles"]
@@ -418,7 +417,7 @@ def read_brainvision(
     ann = raw.annotations
     if len(ann):
         desc = [d.split("/")[-1] if "/" in d else d for d in ann.description]
-        raw.set_annotations(mne.Annotations(ann.onset, ann.duration, desc, orig_time=ann.orig_time))
+        raw.set_annotations(annotations_copy(raw, description=desc, extras=[{} for _ in desc]))
     return _finish(raw, path, channel_map, meta, rename)
 
 

@@ -65,7 +65,7 @@ from scipy import signal
 
 from .._version import __version__
 from ..errors import ChannelError, ParameterError, SamplingRateError
-from ..recording import Recording
+from ..recording import Recording, annotations_copy
 
 __all__ = [
     "bandpass",
@@ -165,9 +165,9 @@ def new_recording(rec: Recording, data: np.ndarray, *,
     Recording
     """
     # the channels do not change: share the MNE Info (read-only by convention, like the signals of
-    # Recording.with_phases); set_annotations makes its own copy of the annotations
+    # Recording.with_phases); the annotations on the same clock (annotations_copy)
     raw = mne.io.RawArray(data, rec.raw.info, first_samp=rec.raw.first_samp, copy=None, verbose=False)
-    raw.set_annotations(rec.raw.annotations, verbose=False)
+    raw.set_annotations(annotations_copy(rec.raw), verbose=False)
     table = rec.channels.copy()
     if units:
         for n, u in units.items():
