@@ -570,8 +570,12 @@ def frp_cycle_problems(phases: pd.DataFrame, *, sfreq: float | None = None,
     if not numbered:
         return ["no numbered cycle (the flexion, full_flexion and extension phases carry no cycle number)"]
     out = []
+    has_by_cycle: dict[int, set[str]] = {}  # one pass over the rows (not one per cycle)
+    for p, m, cc in zip(lab, move, cyc):
+        if m and not pd.isna(cc):
+            has_by_cycle.setdefault(int(cc), set()).add(p)
     for c in numbered:
-        has = {p for p, m, cc in zip(lab, move, cyc) if m and not pd.isna(cc) and int(cc) == c}
+        has = has_by_cycle[c]
         lack = [p for p in CYCLE_PHASES if p not in has]
         if lack:
             out.append(f"cycle {c} incomplete: no {' or '.join(lack)} phase")
