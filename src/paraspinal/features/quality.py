@@ -86,12 +86,11 @@ def quality_column(features: pd.Series, channels: pd.Series, artefact: pd.DataFr
     env = _from_envelope(phase_source) & np.isin(feat, sorted(ENVELOPE_PHASE_FEATURES))
     verdict = {} if artefact is None else dict(zip(artefact["channel"], artefact["quality"]))
     art = channels.astype(object).map(lambda c: verdict.get(c, "unknown")).to_numpy()
+    flag = np.where(art == "ok", "ok", np.where(art == "artefact", "artefact", "artefact_unknown")).astype(object)
     out = np.full(len(feat), None, dtype=object)
-    for i in np.flatnonzero(sens | env):
-        flags = []
-        if sens[i]:
-            flags.append({"ok": "ok", "artefact": "artefact"}.get(art[i], "artefact_unknown"))
-        if env[i]:
-            flags = [f for f in flags if f != "ok"] + ["phases_from_envelope"]
-        out[i] = "|".join(flags)
+    out[sens] = flag[sens]
+    # with envelope phases, "ok" gives way to the phase flag; another artefact flag is kept before it
+    both = sens & env & (flag != "ok")
+    out[env & ~both] = "phases_from_envelope"
+    out[both] = flag[both] + "|phases_from_envelope"
     return pd.Series(out, index=features.index, dtype=object)
