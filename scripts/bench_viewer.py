@@ -116,6 +116,19 @@ def reset_peak() -> None:
     Path("/proc/self/clear_refs").write_text("5")
 
 
+def open_window(qapp, window_class, rec, args):
+    """Open the viewer on ``rec`` and paint it once: (window, seconds to the first paint, peak RSS increase MB)."""
+    w, h = (int(v) for v in args.size.lower().split("x"))
+    reset_peak()
+    before = status_mb("VmRSS")
+    t = time.perf_counter()
+    win = window_class(rec, qc=False, window=args.window, n_channels=args.channels, size=(w, h))
+    win.show()
+    qapp.processEvents()
+    first = time.perf_counter() - t
+    return win, first, status_mb("VmHWM") - before
+
+
 def status_mb(key: str) -> float:
     """``VmRSS`` or ``VmHWM`` of this process in MB."""
     for line in Path("/proc/self/status").read_text().splitlines():
@@ -290,16 +303,8 @@ def long_recording(args) -> dict:
     rec = make_recording(args.channels, args.long_minutes, args.sfreq, seed=1, volts64=True)
     t_make = time.perf_counter() - t
     signal_mb = rec.n_samples * len(rec.ch_names) * 8 / 1e6
-    w, h = (int(v) for v in args.size.lower().split("x"))
-    reset_peak()
-    before = status_mb("VmRSS")
     load_before = load()
-    t = time.perf_counter()
-    win = BrowserWindow(rec, qc=False, window=args.window, n_channels=args.channels, size=(w, h))
-    win.show()
-    qapp.processEvents()
-    first = time.perf_counter() - t
-    peak = status_mb("VmHWM") - before
+    win, first, peak = open_window(qapp, BrowserWindow, rec, args)
     pyr_mb = win.signals().pyramid.nbytes / 1e6
     shared = getattr(win.signals(), "source", None) is rec.raw._data  # the signal was not copied
     res = {"minutes": args.long_minutes, "channels": args.channels, "samples": rec.n_samples,
@@ -470,15 +475,8 @@ def main(argv: list[str] | None = None) -> int:
     w, h = (int(v) for v in args.size.lower().split("x"))
     signal_mb = rec.n_samples * len(rec.ch_names) * 8 / 1e6
 
-    reset_peak()
-    rss0 = status_mb("VmRSS")
     load_first = load()
-    t = time.perf_counter()
-    win = BrowserWindow(rec, qc=False, window=args.window, n_channels=args.channels, size=(w, h))
-    win.show()
-    qapp.processEvents()
-    t_first = time.perf_counter() - t
-    peak_mb = status_mb("VmHWM") - rss0
+    win, t_first, peak_mb = open_window(qapp, BrowserWindow, rec, args)
     paints.view = win.graphics
     pyr = win.signals().pyramid
     pyr_mb = pyr.nbytes / 1e6
