@@ -52,19 +52,25 @@ def test_decimate_matches_raw_min_max(start, stop, pixels):
         _oracle(data[ch], dec.x, dec.y[ch], 1000.0)
 
 
+def _assert_block_min_max(levels, ref, factor):
+    """Level k holds the min and max of blocks of factor**k samples of ``ref`` (the last block short)."""
+    for k, (lo, hi) in enumerate(levels, start=1):
+        b = factor ** k
+        n_full = ref.shape[1] // b
+        blocks = ref[:, : n_full * b].reshape(ref.shape[0], n_full, b)
+        np.testing.assert_array_equal(lo[:, :n_full], blocks.min(axis=2))
+        np.testing.assert_array_equal(hi[:, :n_full], blocks.max(axis=2))
+        if ref.shape[1] % b:  # the short last block
+            np.testing.assert_array_equal(lo[:, -1], ref[:, n_full * b:].min(axis=1))
+            np.testing.assert_array_equal(hi[:, -1], ref[:, n_full * b:].max(axis=1))
+
+
 def test_levels_are_block_min_max():
     rng = np.random.default_rng(4)
     data = rng.standard_normal((2, 50_001)).astype(np.float32)
     pyr = MinMaxPyramid(data, 500.0, factor=4, min_blocks=4)
     assert len(pyr.levels) >= 5
-    for k, (lo, hi) in enumerate(pyr.levels, start=1):
-        b = 4 ** k
-        n_full = data.shape[1] // b
-        ref = data[:, : n_full * b].reshape(2, n_full, b)
-        np.testing.assert_array_equal(lo[:, :n_full], ref.min(axis=2))
-        np.testing.assert_array_equal(hi[:, :n_full], ref.max(axis=2))
-        if data.shape[1] % b:  # the short last block
-            np.testing.assert_array_equal(lo[:, -1], data[:, n_full * b:].min(axis=1))
+    _assert_block_min_max(pyr.levels, data, factor=4)
 
 
 def test_levels_are_contiguous_float32_and_scaled_exactly():
@@ -76,16 +82,10 @@ def test_levels_are_contiguous_float32_and_scaled_exactly():
     assert pyr.data is volts  # level 0 is the signal itself
     ref32 = (volts * scale[:, None]).astype(np.float32)  # the oracle: numpy on the scaled signal
     assert len(pyr.levels) >= 3
-    for k, (lo, hi) in enumerate(pyr.levels, start=1):
+    for lo, hi in pyr.levels:
         assert lo.dtype == hi.dtype == np.float32
         assert lo.flags["C_CONTIGUOUS"] and hi.flags["C_CONTIGUOUS"]
-        b = 4 ** k
-        n_full = volts.shape[1] // b
-        blocks = ref32[:, : n_full * b].reshape(3, n_full, b)
-        np.testing.assert_array_equal(lo[:, :n_full], blocks.min(axis=2))
-        np.testing.assert_array_equal(hi[:, :n_full], blocks.max(axis=2))
-        if volts.shape[1] % b:  # the short last block
-            np.testing.assert_array_equal(hi[:, -1], ref32[:, n_full * b:].max(axis=1))
+    _assert_block_min_max(pyr.levels, ref32, factor=4)
     # 2/3 float32 values per sample: 1/3 of the signal's float64 size
     assert pyr.nbytes <= 0.34 * volts.nbytes
     # decimating from level 0 (the float64 source) and from a level give the oracle's extremes
