@@ -88,10 +88,11 @@ def test_each_channel_read_once_for_the_context(rec, monkeypatch):
     # rows covered by the blocks: each channel exactly once
     covered = sorted(r for c0, k in ctx_reads for r in range(c0, c0 + k))
     assert covered == list(range(len(CHANNELS)))
-    # channel reads by the feature table: the flat check and the context, each channel once per pass
+    # channel copies made by the feature table: the context's, each channel once (the flat check reads
+    # the stored rows without a copy)
     emg_reads = [p for p in picks if p and set(p) <= set(CHANNELS)]
     counts = {nm: sum(nm in p for p in emg_reads) for nm in CHANNELS}
-    assert set(counts.values()) == {2}
+    assert set(counts.values()) == {1}
 
 
 def test_quality_check_reads_only_the_full_flexion_segments(rec, monkeypatch):
@@ -218,3 +219,81 @@ def test_get_data_start_stop_is_the_slice(rec):
     assert rec.get_data("emg", start=rec.n_samples - 10).shape == (len(rec.emg_names), 10)
     with pytest.raises(ParameterError):
         rec.get_data(out=np.empty_like(full), start=10)
+
+
+# ---------------------------------------------------------------------------------------------
+# rows kept as columns, tables built from the distinct names, copies converted in one pass
+
+
+def test_rows_keep_columns_and_give_the_rows_added():
+    """Rows hold what add/add_channels/extend were given, in order, wanted features only."""
+    rows = base.Rows({"rms", "mdf"})
+    rows.add("L_MF", "MF", "L", "standing", 1, "rms", 2.5, "uV")
+    rows.add("L_MF", "MF", "L", "standing", 1, "unwanted", 9.0, "uV")
+    rows.add_channels(["L_MF", "R_MF"], ["MF", "MF"], ["L", "R"], "standing", None, "mdf", [80.0, 81.0], "Hz")
+    rows.add_channels(["L_MF"], ["MF"], ["L"], "standing", None, "unwanted", [1.0], "Hz")
+    rows.add_channels(["a|b"], ["MF|RA"], ["L"], "all", None, "rms", [3.0], ["uV|%MVC"])
+    other = base.Rows({"rms"})
+    other.add("R_MF", "MF", "R", "all", None, "rms", 4.0, "uV")
+    rows.extend(other)
+    rows.extend([("x", None, None, "all", None, "rms", 5.0, "uV")])
+    assert list(rows) == [
+        ("L_MF", "MF", "L", "standing", 1, "rms", 2.5, "uV"),
+        ("L_MF", "MF", "L", "standing", None, "mdf", 80.0, "Hz"),
+        ("R_MF", "MF", "R", "standing", None, "mdf", 81.0, "Hz"),
+        ("a|b", "MF|RA", "L", "all", None, "rms", 3.0, "uV|%MVC"),
+        ("R_MF", "MF", "R", "all", None, "rms", 4.0, "uV"),
+        ("x", None, None, "all", None, "rms", 5.0, "uV"),
+    ]
+    assert len(rows) == 6 and [len(c) for c in rows.columns] == [6] * 8
+    with pytest.raises(ValueError, match="one channel"):
+        rows.add_channels(["L_MF", "R_MF"], ["MF"], ["L", "R"], "all", None, "rms", [1.0, 2.0], "uV")
+    with pytest.raises(ValueError, match="8 fields"):
+        rows.extend([("too", "short")])
+
+
+def test_rows_make_no_object_the_garbage_collector_tracks_per_row():
+    """10 000 rows add no container object per row (tuples would: the collector would run ~14 times)."""
+    import gc
+
+    rows = base.Rows({"rms"})
+    names = [f"ch{k}" for k in range(10)]
+    gc.collect()
+    before = len(gc.get_objects())
+    for i in range(1000):
+        rows.add_channels(names, names, ["L"] * 10, "standing", i, "rms", [float(i)] * 10, "uV")
+    assert len(rows) == 10_000
+    assert len(gc.get_objects()) - before < 50
+
+
+@pytest.mark.parametrize("values", [["a", "b", "a", None, "c"], [None, None], ["x"] * 3, [1.5, "a", None], []])
+def test_text_column_equals_the_series_of_the_list(values):
+    """A column built from the distinct values is the Series of the reordered list (values and dtype)."""
+    table = importlib.import_module("paraspinal.features.table")
+    order = np.arange(len(values))[::-1]
+    expected = pd.Series([values[i] for i in order.tolist()])
+    got = table._text_column(values, order)
+    pd.testing.assert_series_equal(got, expected)
+
+
+def test_get_data_into_a_buffer_converts_each_sample_once(rec):
+    """get_data(out=) in uV is the stored volts divided by 1e-6, sample for sample (IEEE division)."""
+    names = list(CHANNELS[:4])
+    buf = np.empty((4, rec.n_samples))
+    got = rec.get_data(names, unit="uV", out=buf)
+    assert got is buf
+    stored = rec.raw._data[[rec.ch_names.index(nm) for nm in names]]
+    np.testing.assert_array_equal(got, stored / 1e-6)
+    np.testing.assert_array_equal(got, rec.get_data(names, unit="uV"))
+
+
+def test_residual_artefact_pooled_rows_alone_give_the_same_summary(rec):
+    """per_cycle=False leaves out the per-cycle rows only: the pooled rows and the summary are the same."""
+    from paraspinal.preprocessing import residual_artefact
+
+    table, summary = residual_artefact(rec, line_freq=50.0, rpeaks=np.arange(1000, rec.n_samples, 1700))
+    pooled, summary2 = residual_artefact(rec, line_freq=50.0, rpeaks=np.arange(1000, rec.n_samples, 1700),
+                                         per_cycle=False)
+    assert table["cycle"].notna().any() and pooled["cycle"].isna().all()
+    pd.testing.assert_frame_equal(pooled, table[table["cycle"].isna()].reset_index(drop=True))
+    pd.testing.assert_frame_equal(summary2, summary)

@@ -561,6 +561,15 @@ class Recording:
             if out.shape != (len(idx), self.n_samples) or out.dtype != np.float64:
                 raise ParameterError(f"out has shape {out.shape} and dtype {out.dtype}",
                                      hint=f"pass a float64 array of shape {(len(idx), self.n_samples)}")
+            scale = unit_scale(unit) if unit is not None else 1.0
+            unit_col = self.channels["unit"].to_numpy()
+            if idx and self.raw._data.dtype == np.float64 and scale and scale != 1.0 and all(
+                    unit_col[i] == "V" for i in idx):
+                # copy and convert in one pass over each row: the values of the copy followed by the
+                # in-place division below (the same IEEE division of each sample by the same scale)
+                for j, i in enumerate(idx):
+                    np.divide(self.raw._data[i], scale, out=out[j])
+                return out
             if idx and self.raw._data.dtype == np.float64:
                 # the values raw.get_data copies, without a new array (mode="clip": unbuffered; idx is valid)
                 np.take(self.raw._data, idx, axis=0, out=out, mode="clip")

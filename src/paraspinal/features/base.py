@@ -13,8 +13,9 @@ context computes only those that some wanted family needs, in one pass over the 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import repeat
 from typing import Any
 
 import numpy as np
@@ -82,22 +83,75 @@ class Family:
         return {f.name for f in self.features} | set(extra)
 
 
-class Rows(list):
+class Rows:
     """Rows of the tidy table, ``(channel, muscle, side, phase, cycle, feature, value, unit)``.
 
     :meth:`add` keeps only the wanted features, so a family may compute a few values more
-    than asked and still return only what was asked for.
+    than asked and still return only what was asked for. The rows are kept as eight columns
+    (:attr:`columns`, lists), not as one tuple per row: a recording gives 10^4-10^6 rows, and
+    that many tuples would wake Python's cyclic garbage collector over and over (strings,
+    floats and ints are not tracked by it). Iterating gives the rows as tuples.
     """
 
+    #: Names of the eight columns, in row order.
+    NAMES = ("channel", "muscle", "side", "phase", "cycle", "feature", "value", "unit")
+
     def __init__(self, want: set[str]):
-        super().__init__()
         self.want = want
+        self.columns: tuple[list[Any], ...] = tuple([] for _ in self.NAMES)
+
+    def __len__(self) -> int:
+        return len(self.columns[0])
+
+    def __iter__(self) -> Iterator[tuple[Any, ...]]:
+        return zip(*self.columns)
 
     def add(self, ch: str, mus: Any, sd: Any, phase: str, cycle: int | None, feat: str, vals: Any,
             unit: str) -> None:
         """Append one row when ``feat`` is wanted."""
         if feat in self.want:
-            self.append((ch, mus, sd, phase, cycle, feat, vals, unit))
+            c = self.columns
+            c[0].append(ch)
+            c[1].append(mus)
+            c[2].append(sd)
+            c[3].append(phase)
+            c[4].append(cycle)
+            c[5].append(feat)
+            c[6].append(vals)
+            c[7].append(unit)
+
+    def add_channels(self, chs: Sequence[str], muss: Sequence[Any], sds: Sequence[Any], phase: str,
+                     cycle: int | None, feat: str, vals: Sequence[Any], units: Sequence[str] | str) -> None:
+        """Append one row per channel (the same phase, cycle and feature) when ``feat`` is wanted.
+
+        The rows are those of :meth:`add` called channel after channel; ``units`` is one unit
+        for all, or one per channel.
+        """
+        if feat in self.want:
+            n = len(vals)
+            if not len(chs) == len(muss) == len(sds) == n or not (isinstance(units, str) or len(units) == n):
+                raise ValueError("add_channels: one channel, muscle, side, value (and unit) per row")
+            c = self.columns
+            c[0].extend(chs)
+            c[1].extend(muss)
+            c[2].extend(sds)
+            c[3].extend(repeat(phase, n))
+            c[4].extend(repeat(cycle, n))
+            c[5].extend(repeat(feat, n))
+            c[6].extend(vals)
+            c[7].extend(repeat(units, n) if isinstance(units, str) else units)
+
+    def extend(self, rows: Rows | Iterable[tuple[Any, ...]]) -> None:
+        """Append the rows of another :class:`Rows` (all of them) or of an iterable of 8-tuples."""
+        if isinstance(rows, Rows):
+            for mine, theirs in zip(self.columns, rows.columns):
+                mine.extend(theirs)
+            return
+        for row in rows:
+            if len(row) != len(self.NAMES):
+                raise ValueError(f"a row has the {len(self.NAMES)} fields {self.NAMES}, got {row!r}")
+            for col, v in zip(self.columns, row):
+                col.append(v)
 
 
 @dataclass

@@ -81,13 +81,16 @@ def quality_column(features: pd.Series, channels: pd.Series, artefact: pd.DataFr
     pandas.Series
         Object dtype, the table's index: flags joined by ``"|"``, None where no check applies.
     """
-    feat = features.astype(object).to_numpy()
-    sens = np.isin(feat, sorted(ARTEFACT_FEATURES))
-    env = _from_envelope(phase_source) & np.isin(feat, sorted(ENVELOPE_PHASE_FEATURES))
+    # each distinct feature and channel is looked up once (code -1: a missing one)
+    f_codes, f_uniq = pd.factorize(features)
+    f_uniq = f_uniq.tolist()
+    sens = np.array([f in ARTEFACT_FEATURES for f in f_uniq] + [False])[f_codes]
+    env = _from_envelope(phase_source) & np.array([f in ENVELOPE_PHASE_FEATURES for f in f_uniq] + [False])[f_codes]
     verdict = {} if artefact is None else dict(zip(artefact["channel"], artefact["quality"]))
-    art = channels.astype(object).map(lambda c: verdict.get(c, "unknown")).to_numpy()
+    c_codes, c_uniq = pd.factorize(channels)
+    art = np.array([verdict.get(c, "unknown") for c in c_uniq.tolist()] + ["unknown"], dtype=object)[c_codes]
     flag = np.where(art == "ok", "ok", np.where(art == "artefact", "artefact", "artefact_unknown")).astype(object)
-    out = np.full(len(feat), None, dtype=object)
+    out = np.full(len(features), None, dtype=object)
     out[sens] = flag[sens]
     # with envelope phases, "ok" gives way to the phase flag; another artefact flag is kept before it
     both = sens & env & (flag != "ok")

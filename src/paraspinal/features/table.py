@@ -38,8 +38,8 @@ import pandas as pd
 
 from .. import phases as _ph
 from ..errors import ChannelError, ParameterError, ParaspinalWarning, SignalError
-from ..recording import Recording
-from .base import Context, Feature
+from ..recording import Recording, unit_scale
+from .base import Context, Feature, Rows
 from .context import build_context
 from .expectations import missing_features, missing_message
 from .quality import ARTEFACT_FEATURES, quality_column
@@ -204,7 +204,7 @@ def compute(
     phases = _usable_phases(rec, phases, window_ms / 1000.0, file)
     asked = [fam for fam in FAMILIES if want & fam.names(params)]
     ctx = build_context(rec, names, phases, want, params, {n for fam in asked for n in fam.needs})
-    rows: list[tuple] = []
+    rows = Rows(want)
     for fam in asked:
         rows.extend(fam.rows(ctx))
     df = _table(ctx, rows)
@@ -223,10 +223,11 @@ def _artefact_summary(ctx: Context, df: pd.DataFrame, given: pd.DataFrame | None
         return None
     from ..preprocessing.artefact import ARTEFACT_DEFAULTS, residual_artefact
 
-    # the summary compares the reference phase (full flexion) only: measure that phase alone when it is there
+    # the summary compares the reference phase (full flexion) only: measure that phase alone when it is
+    # there, and only the pooled rows the summary reads
     ref = ARTEFACT_DEFAULTS["reference_phase"]
     static = (ref,) if (ctx.ph["phase"] == ref).any() else ARTEFACT_DEFAULTS["static_phases"]
-    return residual_artefact(ctx.rec, ctx.ph, picks=list(ctx.names), static_phases=static)[1]
+    return residual_artefact(ctx.rec, ctx.ph, picks=list(ctx.names), static_phases=static, per_cycle=False)[1]
 
 
 #: Peak-to-peak (µV) below which a conditioned EMG channel is flat: the QC's "flat line" (0.1 µV).
@@ -245,19 +246,25 @@ def _check_length(rec: Recording, window_ms: float, nperseg_s: float, file: str 
 
 
 def _without_flat(rec: Recording, names: list[str], file: str | None) -> tuple[list[str], list[str]]:
-    """The channels that carry a signal, and the flat ones (left out, with one warning)."""
+    """The channels that carry a signal, and the flat ones (left out, with one warning).
+
+    The peak-to-peak is taken on the stored rows, without a copy: the smallest and largest
+    sample divided by the unit's scale are the smallest and largest of the divided samples
+    (IEEE division rounds monotonically), so the values are those of ``rec.get_data(unit="uV")``.
+    """
     unit = dict(zip(rec.channels["name"], rec.channels["unit"]))
+    idx = rec._picks(names)
+    stored = rec.raw._data
+    scale = unit_scale("uV")
     flat = []
-    bs = 4  # a few channels at a time, into one buffer: no copy of the whole recording
-    buf = np.empty((min(bs, len(names)), rec.n_samples))
-    for c0 in range(0, len(names), bs):
-        blk = names[c0:c0 + bs]
-        x = rec.get_data(blk, unit="uV", out=buf[:len(blk)])
-        lo, hi = x.min(axis=1), x.max(axis=1)
-        for nm, a, b in zip(blk, lo.tolist(), hi.tolist()):
-            limit = FLAT_UV if unit[nm] == "V" else 0.0
-            if not b - a > limit:
-                flat.append(nm)
+    for nm, i in zip(names, idx):
+        row = stored[i]
+        lo, hi = float(row.min()), float(row.max())
+        if unit[nm] == "V":
+            lo, hi = lo / scale, hi / scale
+        limit = FLAT_UV if unit[nm] == "V" else 0.0
+        if not hi - lo > limit:
+            flat.append(nm)
     if flat and len(flat) == len(names):
         raise SignalError(f"every EMG channel is flat ({FLAT_REASON})", file=file, channel=flat[0],
                           hint="check the electrodes and the amplifier, and the channel types")
@@ -314,17 +321,33 @@ def _note_missing(df: pd.DataFrame, ctx: Context, want: set[str], file: str | No
         warnings.warn(missing_message(missing, file), ParaspinalWarning, stacklevel=3)
 
 
-def _table(ctx: Context, rows: list[tuple]) -> pd.DataFrame:
-    """The tidy table of the families' rows: finite values only, in the documented order."""
+def _text_column(values: list, order: np.ndarray) -> pd.Series:
+    """``pd.Series([values[i] for i in order])``, made from the few distinct values.
+
+    A table column holds a few distinct names (channels, phases, features, units) over many
+    rows: the distinct ones are converted once (the same dtype inference as the whole list,
+    ``str`` with None as missing) and gathered by code, instead of converting every row.
+    """
+    codes, uniq = pd.factorize(np.array(values, dtype=object))  # None: code -1
+    if len(uniq) and all(type(u) is str for u in uniq):
+        return pd.Series(pd.Series([*uniq.tolist(), None]).array.take(codes[order]))
+    return pd.Series([values[i] for i in order.tolist()])
+
+
+def _table(ctx: Context, rows: Rows) -> pd.DataFrame:
+    """The tidy table of the families' rows: finite values only, in the documented order.
+
+    The rows are sorted as columns (NumPy arrays) and the DataFrame is built once, in order.
+    """
     rec, names, labels, params = ctx.rec, ctx.names, ctx.labels, ctx.options
     percentiles = params["percentiles"]
-    df = pd.DataFrame(rows, columns=["channel", "muscle", "side", "phase", "cycle", "feature", "value", "unit"])
-    df["value"] = df["value"].astype(float)
-    finite = np.isfinite(df["value"].to_numpy())
+    ch, mus, sd, ph, cyc, feat, val, unit = rows.columns
+    value = np.array(val, dtype=float)
+    finite = np.isfinite(value)
     dropped = int((~finite).sum())
     # pair channels ("L_MF|R_MF", "L_LT|L_RA") after the channels, in the order the families wrote them
     channels = set(names)
-    pair_order = [c for c in dict.fromkeys(r[0] for r in rows) if c not in channels]
+    pair_order = [c for c in dict.fromkeys(ch) if c not in channels]
     ch_order = {nm: i for i, nm in enumerate(list(names) + pair_order)}
     ph_order = {p: i for i, p in enumerate(dict.fromkeys(labels))}
     ph_order.setdefault("all", len(ph_order))
@@ -335,16 +358,18 @@ def _table(ctx: Context, rows: list[tuple]) -> pd.DataFrame:
     nan = float("nan")
     keep = np.flatnonzero(finite)
 
-    def key(col: str, order: dict) -> np.ndarray:
-        codes, uniq = pd.factorize(df[col])
+    def key(col: list, order: dict) -> np.ndarray:
+        codes, uniq = pd.factorize(np.array(col, dtype=object))
         return np.array([order.get(u, nan) for u in uniq] + [nan], float)[codes][keep]  # code -1: missing
 
-    keys = [key(col, order) for col, order in (("feature", f_order), ("phase", ph_order), ("channel", ch_order))]
-    cycles = [v if type(v) is int else (None if v is None or pd.isna(v) else int(v)) for v in (r[4] for r in rows)]
+    keys = [key(col, order) for col, order in ((feat, f_order), (ph, ph_order), (ch, ch_order))]
+    cycles = [v if type(v) is int else (None if v is None or pd.isna(v) else int(v)) for v in cyc]
     y = np.array([10**9 if v is None else v for v in cycles], float)[keep]
     order = keep[np.lexsort((keys[0], y, keys[1], keys[2]))]
-    df = df.take(order).reset_index(drop=True)
-    df["cycle"] = pd.array([cycles[i] for i in order], dtype="Int64")
+    df = pd.DataFrame({
+        "channel": _text_column(ch, order), "muscle": _text_column(mus, order), "side": _text_column(sd, order),
+        "phase": _text_column(ph, order), "cycle": pd.array([cycles[i] for i in order.tolist()], dtype="Int64"),
+        "feature": _text_column(feat, order), "value": value[order], "unit": _text_column(unit, order)})
     for col in ("subject", "group", "session", "task", "run"):
         v = rec.meta.get(col)
         df.insert(list(COLUMNS).index(col), col, None if v is None else str(v))

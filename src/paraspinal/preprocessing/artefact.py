@@ -169,7 +169,8 @@ def _sources(rec: Recording, x: np.ndarray | None, fs: float, line_freq: float |
 
 def residual_artefact(rec: Recording, phases: pd.DataFrame | None = None, *,
                       picks: str | Iterable[str] | None = None, line_freq: float | str | None = "auto",
-                      rpeaks: np.ndarray | None = None, **options: Any) -> tuple[pd.DataFrame, pd.DataFrame]:
+                      rpeaks: np.ndarray | None = None, per_cycle: bool = True,
+                      **options: Any) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Residual mains and ECG per channel and static phase of a conditioned Recording.
 
     Parameters
@@ -187,6 +188,9 @@ def residual_artefact(rec: Recording, phases: pd.DataFrame | None = None, *,
     rpeaks : ndarray of int, optional
         R-peaks; by default those of the ``"ecg"`` provenance record (none when the
         conditioning found no ECG), or found now when no ECG step ran.
+    per_cycle : bool
+        True (default): the table has a row per cycle besides the pooled ones; False: the
+        pooled rows only (the summary reads no more, so it is the same, and cheaper to make).
     **options
         Override :data:`ARTEFACT_DEFAULTS`: ``static_phases``, ``reference_phase``
         (``"full_flexion"``), ``trim`` (0.5 s), ``flag_fraction`` (0.3), ``candidates``,
@@ -238,7 +242,7 @@ def residual_artefact(rec: Recording, phases: pd.DataFrame | None = None, *,
         tot = np.mean(xs * xs, axis=1)
         line = _line_power(xs, fs, freqs, o["max_freq"]) if freqs else np.zeros(len(names))
         sums = _beat_sums(xs, r[(r >= seg.a) & (r < seg.b)] - seg.a, hw, ex)
-        if not pd.isna(seg.cycle):  # one row per cycle; every phase also gets a pooled row (as the features)
+        if per_cycle and not pd.isna(seg.cycle):  # one row per cycle; every phase also gets a pooled row (as the features)
             parts.append(_metrics(names, seg.phase, seg.cycle, tot, line, *_ecg_power(*sums, hw, L), sums[1], L / fs))
         acc = pooled.setdefault(seg.phase, [0.0, 0.0, 0.0, 0, 0.0, 0, 0])
         acc[0] = acc[0] + tot * L

@@ -55,8 +55,6 @@ def rows(ctx: Context) -> Rows:
         m = e.mean(axis=1)
         with np.errstate(divide="ignore", invalid="ignore"):
             st["cv"] = e.std(axis=1) / m
-        vals = {feat: st[feat].tolist() for feat in feats}  # Python floats: the same values
-        for k in range(ctx.n_ch):
-            for feat in feats:
-                out.add(names[k], muscles[k], sides[k], key[0], key[1], feat, vals[feat][k], unit[feat][k])
+        for feat in feats:  # Python floats: the same values
+            out.add_channels(names, muscles, sides, key[0], key[1], feat, st[feat].tolist(), unit[feat])
     return out

@@ -5,8 +5,6 @@ Rows are labelled with the pair, left first: ``channel == "L_MF|R_MF"``, ``side 
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from ...channels import bilateral_pairs
@@ -28,38 +26,62 @@ FEATURES: tuple[Feature, ...] = (
 
 
 def rows(ctx: Context) -> Rows:
-    """One row per bilateral pair, (phase, cycle) group and asymmetry feature."""
+    """One row per bilateral pair, (phase, cycle) group and asymmetry feature.
+
+    Every pair of a group at once: the ratios element-wise over the pairs, each pair's
+    cross-correlation once per segment (the pooled groups reuse them) and, for a pooled group,
+    the mean over its segments as :func:`numpy.nanmean` takes it (NaN left out), row by row.
+    """
     out = ctx.new_rows()
-    add, env, env_idx, muscles = out.add, ctx.env, ctx.env_idx, ctx.muscles
+    env, env_idx, max_lag = ctx.env, ctx.env_idx, ctx.options["max_lag"]
     rec = ctx.rec
     sub = rec.channels[rec.channels["name"].isin(ctx.names)]
     pos = {nm: i for i, nm in enumerate(ctx.names)}
-    rms = {key: ctx.rms(ctx.groups[key]) for key in ctx.gkeys}
-    seen: dict[tuple[int, int, int], tuple[float, float]] = {}
+    pairs = bilateral_pairs(sub)
+    if not pairs:
+        return out
+    kl, kr = [pos[left] for left, _ in pairs], [pos[right] for _, right in pairs]
+    labs = np.array([f"{left}|{right}" for left, right in pairs], dtype=object)
+    mus = np.array([ctx.muscles[k] for k in kl], dtype=object)
+    sds = np.array(["L|R"] * len(pairs), dtype=object)
+    with_xcorr = bool(ctx.want & {"lr_xcorr", "lr_lag"})
+    seen: dict[int, np.ndarray] = {}
 
-    def xcorr(kl: int, kr: int, i: int) -> tuple[float, float]:
-        """Cross-correlation of one pair in one segment, computed once (the pooled groups reuse it)."""
-        if (kl, kr, i) not in seen:
+    def xcorr(i: int) -> np.ndarray:
+        """Peak correlation and lag of every pair in segment ``i``, ``(n_pairs, 2)``, computed once."""
+        if i not in seen:
             ei = env_idx([i])
-            seen[(kl, kr, i)] = _tr.lr_xcorr(env[kl, ei], env[kr, ei], ctx.fs_env, ctx.options["max_lag"])
-        return seen[(kl, kr, i)]
+            seen[i] = np.array([_tr.lr_xcorr(env[a, ei], env[b, ei], ctx.fs_env, max_lag) for a, b in zip(kl, kr)],
+                               float).reshape(len(pairs), 2)
+        return seen[i]
 
-    for left, right in bilateral_pairs(sub):
-        kl, kr = pos[left], pos[right]
-        lab = f"{left}|{right}"
-        for key in ctx.gkeys:
-            a = _tr.asymmetry(rms[key][kl], rms[key][kr])
-            add(lab, muscles[kl], "L|R", key[0], key[1], "asymmetry_index", a["asymmetry_index"], "1")
-            add(lab, muscles[kl], "L|R", key[0], key[1], "side_ratio", a["side_ratio"], "1")
-            if ctx.want & {"lr_xcorr", "lr_lag"} and len(ctx.groups[key]) == 1:
-                # one segment: its value is the mean (np.nanmean of one value is 0.0 + value)
-                r, lag = xcorr(kl, kr, ctx.groups[key][0])
-                if math.isfinite(r):
-                    add(lab, muscles[kl], "L|R", key[0], key[1], "lr_xcorr", 0.0 + r, "1")
-                    add(lab, muscles[kl], "L|R", key[0], key[1], "lr_lag", 0.0 + lag, "s")
-            elif ctx.want & {"lr_xcorr", "lr_lag"}:
-                xc = np.array([xcorr(kl, kr, i) for i in ctx.groups[key]], float)
-                if np.isfinite(xc[:, 0]).any():
-                    add(lab, muscles[kl], "L|R", key[0], key[1], "lr_xcorr", float(np.nanmean(xc[:, 0])), "1")
-                    add(lab, muscles[kl], "L|R", key[0], key[1], "lr_lag", float(np.nanmean(xc[:, 1])), "s")
+    for key in ctx.gkeys:
+        ii = ctx.groups[key]
+        rms = ctx.rms(ii)
+        a = _tr.asymmetry(rms[kl], rms[kr])
+        for feat in ("asymmetry_index", "side_ratio"):
+            out.add_channels(labs, mus, sds, key[0], key[1], feat, a[feat].tolist(), "1")
+        if not with_xcorr:
+            continue
+        if len(ii) == 1:  # one segment: its value is the mean (np.nanmean of one value is 0.0 + value)
+            xc = xcorr(ii[0])
+            r, lag, ok = 0.0 + xc[:, 0], 0.0 + xc[:, 1], np.isfinite(xc[:, 0])
+        else:
+            xc = np.stack([xcorr(i) for i in ii], axis=1)  # (n_pairs, n_segments, 2)
+            r, lag = _nanmean_rows(xc[:, :, 0]), _nanmean_rows(xc[:, :, 1])
+            ok = np.isfinite(xc[:, :, 0]).any(axis=1)
+        out.add_channels(labs[ok], mus[ok], sds[ok], key[0], key[1], "lr_xcorr", r[ok].tolist(), "1")
+        out.add_channels(labs[ok], mus[ok], sds[ok], key[0], key[1], "lr_lag", lag[ok].tolist(), "s")
     return out
+
+
+def _nanmean_rows(x: np.ndarray) -> np.ndarray:
+    """``np.nanmean`` of each row of ``x``: NaN set to 0, the row summed, divided by its non-NaN count.
+
+    The same operations as :func:`numpy.nanmean` on each row alone (a contiguous row is summed
+    as a 1-D array is), without its per-call overhead; a row of NaN gives NaN, silently.
+    """
+    x = np.ascontiguousarray(x, dtype=float)
+    nan = np.isnan(x)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(nan, 0.0, x).sum(axis=1) / (~nan).sum(axis=1, dtype=np.intp)

@@ -54,14 +54,13 @@ def rows(ctx: Context) -> Rows:
         ei = ctx.env_idx(ctx.groups[key])
         r = _tr.cocontraction(ctx.env[np.ix_(ka, ei)], ctx.env[np.ix_(kb, ei)])
         res[key] = {feat: r[feat].tolist() for feat in _COC}  # Python floats: the same values
-    for j, (ag, an) in enumerate(pairs):
-        a, b = ka[j], kb[j]
-        lab = f"{ag}|{an}"
-        u = units[a] if units[a] == units[b] else f"{units[a]}|{units[b]}"
-        unit = {feat: u if feat == "cci_rudolph" else ("%" if feat in ("cci_falconer_winter", "antagonist_ratio")
-                                                       else "1") for feat in _COC}
-        for key in ctx.gkeys:
-            r = res[key]
-            for feat in _COC:
-                out.add(lab, f"{muscles[a]}|{muscles[b]}", sides[a], key[0], key[1], feat, r[feat][j], unit[feat])
+    labs = [f"{ag}|{an}" for ag, an in pairs]
+    mus = [f"{muscles[a]}|{muscles[b]}" for a, b in zip(ka, kb)]
+    sds = [sides[a] for a in ka]
+    rud_units = [units[a] if units[a] == units[b] else f"{units[a]}|{units[b]}" for a, b in zip(ka, kb)]
+    unit = {feat: rud_units if feat == "cci_rudolph" else ("%" if feat in ("cci_falconer_winter", "antagonist_ratio")
+                                                          else "1") for feat in _COC}
+    for key in ctx.gkeys:
+        for feat in _COC:
+            out.add_channels(labs, mus, sds, key[0], key[1], feat, res[key][feat], unit[feat])
     return out

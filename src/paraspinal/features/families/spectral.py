@@ -33,8 +33,6 @@ def rows(ctx: Context) -> Rows:
         wts = ctx.nwin[ii]
         p = (ctx.psd[:, ii] * wts[None, :, None]).sum(1) / wts.sum()
         st = _sp.spectral_from_psd(ctx.freqs, p, ctx.fs, band=o["band"], finsm5_band=o["finsm5_band"])
-        vals = {feat: st[feat].tolist() for feat in _UNITS}  # Python floats: the same values
-        for k in range(ctx.n_ch):
-            for feat, unit in _UNITS.items():
-                out.add(ctx.names[k], ctx.muscles[k], ctx.sides[k], key[0], key[1], feat, vals[feat][k], unit)
+        for feat, unit in _UNITS.items():  # Python floats: the same values
+            out.add_channels(ctx.names, ctx.muscles, ctx.sides, key[0], key[1], feat, st[feat].tolist(), unit)
     return out
