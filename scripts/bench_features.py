@@ -17,7 +17,10 @@ Synthetic flexion-relaxation cycles (paraspinal.synth.simulate_array), 16 EMG ch
 Ratios: features / preprocess (target <= 1), whole chain / NeuroKit2 (target <= 0.5). Every
 contender is warmed up first on 30 s of the same recording (imports, first-call costs), and
 3-4x the input is touched and freed before each timing (first-touch page faults cost up to
-~3 s per GB on some virtual machines and would otherwise land on whichever step runs first).
+~3 s per GB on some virtual machines, where memory freed for half a second goes back to the
+host, and would otherwise land on whichever step runs first). ``preprocess`` and ``features``
+are timed ``--repeat`` times (default 3), interleaved, and their medians compared (both
+print every run).
 
 Memory is the tracemalloc peak of the Python allocations made during a second, untimed
 feature call (NumPy arrays are traced; tracemalloc slows allocation, so time and memory
@@ -81,6 +84,8 @@ def main() -> None:
     ap.add_argument("--sfreq", type=float, default=2000.0)
     ap.add_argument("--out", default="bench_results/bench_features.json")
     ap.add_argument("--skip", nargs="*", default=[], help="contenders to skip (neurokit2, chain)")
+    ap.add_argument("--repeat", type=int, default=3,
+                    help="timings of preprocess and of features, interleaved; their medians are compared")
     args = ap.parse_args()
 
     from paraspinal import Recording, features, phases, synth
@@ -117,19 +122,25 @@ def main() -> None:
         whole_chain(warm)
         if nk_ok:
             neurokit(emg_uv[:, : int(30 * args.sfreq)], args.sfreq)
-        prefault(3 * input_bytes)
-        t0 = time.perf_counter()
-        proc = preprocess(rec)
-        t_pre = time.perf_counter() - t0
-        del rec
+        proc = preprocess(rec)  # untimed: the conditioned recording the features read
         t0 = time.perf_counter()
         ph = phases.from_angle(proc)
         proc = phases.set_phases(proc, ph)
         t_ph = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        table = features.compute(proc)
-        t_feat = time.perf_counter() - t0
-        del table
+        pre_runs, feat_runs = [], []
+        for _ in range(args.repeat):  # interleaved: conditioning, features, conditioning, ...
+            prefault(3 * input_bytes)
+            t0 = time.perf_counter()
+            out = preprocess(rec)
+            pre_runs.append(time.perf_counter() - t0)
+            del out
+            prefault(3 * input_bytes)
+            t0 = time.perf_counter()
+            table = features.compute(proc)
+            feat_runs.append(time.perf_counter() - t0)
+            del table
+        del rec
+        t_pre, t_feat = float(np.median(pre_runs)), float(np.median(feat_runs))
         tracemalloc.start()  # a second, untimed call: tracemalloc slows allocations down
         table = features.compute(proc)
         _, peak = tracemalloc.get_traced_memory()
@@ -152,8 +163,9 @@ def main() -> None:
 
     res = {
         "minutes": args.minutes, "sfreq": args.sfreq, "n_emg_channels": n_emg, "n_samples": n_samples,
-        "n_phases": len(ph), "n_rows": n_rows, "simulate_s": t_sim, "preprocess_s": t_pre, "phases_s": t_ph,
-        "features_s": t_feat, "phases_plus_features_s": t_ph + t_feat,
+        "n_phases": len(ph), "n_rows": n_rows, "simulate_s": t_sim, "repeat": args.repeat,
+        "preprocess_runs_s": [round(t, 4) for t in pre_runs], "features_runs_s": [round(t, 4) for t in feat_runs],
+        "preprocess_s": t_pre, "phases_s": t_ph, "features_s": t_feat, "phases_plus_features_s": t_ph + t_feat,
         "features_over_preprocess": t_feat / t_pre, "target_features_over_preprocess": 1.0,
         "ratio_to_preprocess": (t_ph + t_feat) / t_pre,
         "whole_chain_s": t_chain, "neurokit2_clean_amplitude_s": t_nk,

@@ -181,10 +181,12 @@ def cocontraction(agonist: np.ndarray, antagonist: np.ndarray) -> dict[str, np.n
     low = np.minimum(a, b)
     high = np.maximum(a, b)
     sa, sb = a.sum(axis=-1), b.sum(axis=-1)
+    n = a.shape[-1]
     with np.errstate(divide="ignore", invalid="ignore"):
         fw = np.where(sa + sb > 0, 200.0 * low.sum(axis=-1) / (sa + sb), np.nan)
-        rud = np.where(high > 0, low / np.where(high > 0, high, 1.0) * (low + high), 0.0).mean(axis=-1)
-        ma, mb = a.mean(axis=-1), b.mean(axis=-1)
+        on = high > 0
+        rud = np.where(on, low / np.where(on, high, 1.0) * (low + high), 0.0).mean(axis=-1)
+        ma, mb = sa / n, sb / n  # the means: np.mean divides the same sums by the count
         ratio = np.where(ma > 0, 100.0 * mb / np.where(ma > 0, ma, 1.0), np.nan)
         dccr = np.where(ma > mb, 1.0 - mb / np.where(ma > 0, ma, 1.0), ma / np.where(mb > 0, mb, 1.0) - 1.0)
         dccr = np.where((ma == 0) & (mb == 0), np.nan, dccr)
