@@ -82,7 +82,10 @@ def _line_power(x: np.ndarray, fs: float, freqs: Sequence[float], max_freq: floa
     the candidate fundamentals ``freqs``."""
     L = x.shape[-1]
     win = signal.get_window("hann", L)
-    X = sfft.rfft((x - x.mean(axis=1, keepdims=True)) * win, axis=1)
+    from .filters import default_workers
+
+    # the rows' transforms on the per-channel threads (each row's values do not depend on them)
+    X = sfft.rfft((x - x.mean(axis=1, keepdims=True)) * win, axis=1, workers=default_workers())
     P = (X.real ** 2 + X.imag ** 2) * (2.0 / (fs * np.sum(win ** 2)))
     f = np.fft.rfftfreq(L, 1.0 / fs)
     df = f[1] - f[0]
