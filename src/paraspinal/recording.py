@@ -557,16 +557,21 @@ class Recording:
         idx = self._picks(picks)
         if (start, stop) != (0, None) and out is not None:
             raise ParameterError("get_data: out is for the whole recording", hint="give out, or start/stop")
+        scale, electrical = 1.0, np.zeros(len(idx), bool)  # voltage rows are divided by scale
+        if unit is not None and idx:
+            scale = unit_scale(unit)
+            if scale is None:
+                raise ParameterError(f"unit {unit!r} is not a voltage unit", hint="use 'V', 'mV' or 'uV'")
+            unit_col = self.channels["unit"].to_numpy()
+            electrical = np.array([unit_col[i] == "V" for i in idx])
+        convert_all = scale != 1.0 and electrical.all()
         if out is not None:
             if out.shape != (len(idx), self.n_samples) or out.dtype != np.float64:
                 raise ParameterError(f"out has shape {out.shape} and dtype {out.dtype}",
                                      hint=f"pass a float64 array of shape {(len(idx), self.n_samples)}")
-            scale = unit_scale(unit) if unit is not None else 1.0
-            unit_col = self.channels["unit"].to_numpy()
-            if idx and self.raw._data.dtype == np.float64 and scale and scale != 1.0 and all(
-                    unit_col[i] == "V" for i in idx):
-                # copy and convert in one pass over each row: the values of the copy followed by the
-                # in-place division below (the same IEEE division of each sample by the same scale)
+            if idx and self.raw._data.dtype == np.float64 and convert_all:
+                # copy and convert in one pass over each row: the same IEEE division of each sample
+                # as the copy followed by the in-place division below
                 for j, i in enumerate(idx):
                     np.divide(self.raw._data[i], scale, out=out[j])
                 return out
@@ -579,16 +584,10 @@ class Recording:
         else:
             n = len(range(self.n_samples)[start:stop])
             data = self.raw.get_data(picks=idx, start=start, stop=stop) if idx else np.empty((0, n))
-        if unit is not None and len(idx):
-            scale = unit_scale(unit)
-            if scale is None:
-                raise ParameterError(f"unit {unit!r} is not a voltage unit", hint="use 'V', 'mV' or 'uV'")
-            unit_col = self.channels["unit"].to_numpy()
-            electrical = np.array([unit_col[i] == "V" for i in idx])
-            if scale != 1.0 and electrical.all():
-                data /= scale  # in place: the same values as the masked division, without its two copies
-            elif scale != 1.0 and electrical.any():
-                data[electrical] /= scale
+        if convert_all:
+            data /= scale  # in place: the same values as the masked division, without its two copies
+        elif scale != 1.0 and electrical.any():
+            data[electrical] /= scale
         return data
 
     def emg(self, unit: str = "uV", picks: Iterable[str] | None = None) -> np.ndarray:

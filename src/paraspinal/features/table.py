@@ -321,14 +321,14 @@ def _note_missing(df: pd.DataFrame, ctx: Context, want: set[str], file: str | No
         warnings.warn(missing_message(missing, file), ParaspinalWarning, stacklevel=3)
 
 
-def _text_column(values: list, order: np.ndarray) -> pd.Series:
+def _text_column(values: list, codes: np.ndarray, uniq: np.ndarray, order: np.ndarray) -> pd.Series:
     """``pd.Series([values[i] for i in order])``, made from the few distinct values.
 
-    A table column holds a few distinct names (channels, phases, features, units) over many
-    rows: the distinct ones are converted once (the same dtype inference as the whole list,
-    ``str`` with None as missing) and gathered by code, instead of converting every row.
+    ``codes, uniq`` are ``pd.factorize`` of ``values`` (None: code -1). A table column holds a
+    few distinct names (channels, phases, features, units) over many rows: the distinct ones
+    are converted once (the same dtype inference as the whole list, ``str`` with None as
+    missing) and gathered by code, instead of converting every row.
     """
-    codes, uniq = pd.factorize(np.array(values, dtype=object))  # None: code -1
     if len(uniq) and all(type(u) is str for u in uniq):
         return pd.Series(pd.Series([*uniq.tolist(), None]).array.take(codes[order]))
     return pd.Series([values[i] for i in order.tolist()])
@@ -358,18 +358,24 @@ def _table(ctx: Context, rows: Rows) -> pd.DataFrame:
     nan = float("nan")
     keep = np.flatnonzero(finite)
 
-    def key(col: list, order: dict) -> np.ndarray:
-        codes, uniq = pd.factorize(np.array(col, dtype=object))
+    # each text column factorized once: its codes give the sort keys and the column itself
+    text = {name: (col, *pd.factorize(np.array(col, dtype=object)))
+            for name, col in (("channel", ch), ("muscle", mus), ("side", sd), ("phase", ph), ("feature", feat),
+                              ("unit", unit))}
+
+    def key(name: str, order: dict) -> np.ndarray:
+        _, codes, uniq = text[name]
         return np.array([order.get(u, nan) for u in uniq] + [nan], float)[codes][keep]  # code -1: missing
 
-    keys = [key(col, order) for col, order in ((feat, f_order), (ph, ph_order), (ch, ch_order))]
+    keys = [key(name, order) for name, order in (("feature", f_order), ("phase", ph_order), ("channel", ch_order))]
     cycles = [v if type(v) is int else (None if v is None or pd.isna(v) else int(v)) for v in cyc]
     y = np.array([10**9 if v is None else v for v in cycles], float)[keep]
     order = keep[np.lexsort((keys[0], y, keys[1], keys[2]))]
-    df = pd.DataFrame({
-        "channel": _text_column(ch, order), "muscle": _text_column(mus, order), "side": _text_column(sd, order),
-        "phase": _text_column(ph, order), "cycle": pd.array([cycles[i] for i in order.tolist()], dtype="Int64"),
-        "feature": _text_column(feat, order), "value": value[order], "unit": _text_column(unit, order)})
+    df = pd.DataFrame({name: _text_column(*text[name], order) for name in ("channel", "muscle", "side", "phase")})
+    df["cycle"] = pd.array([cycles[i] for i in order.tolist()], dtype="Int64")
+    df["feature"] = _text_column(*text["feature"], order)
+    df["value"] = value[order]
+    df["unit"] = _text_column(*text["unit"], order)
     for col in ("subject", "group", "session", "task", "run"):
         v = rec.meta.get(col)
         df.insert(list(COLUMNS).index(col), col, None if v is None else str(v))

@@ -47,7 +47,7 @@ from scipy import signal
 
 from ..errors import ParameterError
 from ..recording import Recording
-from .filters import check_sfreq, signal_channels, source_of
+from .filters import check_sfreq, default_workers, signal_channels, source_of
 
 __all__ = ["residual_artefact", "ARTEFACT_DEFAULTS", "ARTEFACT_COLUMNS", "ARTEFACT_SUMMARY_COLUMNS"]
 
@@ -82,8 +82,6 @@ def _line_power(x: np.ndarray, fs: float, freqs: Sequence[float], max_freq: floa
     the candidate fundamentals ``freqs``."""
     L = x.shape[-1]
     win = signal.get_window("hann", L)
-    from .filters import default_workers
-
     # the rows' transforms on the per-channel threads (each row's values do not depend on them)
     X = sfft.rfft((x - x.mean(axis=1, keepdims=True)) * win, axis=1, workers=default_workers())
     P = (X.real ** 2 + X.imag ** 2) * (2.0 / (fs * np.sum(win ** 2)))
